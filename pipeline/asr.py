@@ -1,0 +1,284 @@
+"""Transcription: faster-whisper with Silero VAD, one pass per channel, cached on disk.
+
+A ``Transcriber`` loads its model once and transcribes many calls. Stereo calls are
+transcribed channel by channel so every segment belongs to one speaker. The language is forced
+per call or detected on the first seconds of speech, restricted to the configured languages.
+Mandarin output is converted to Simplified Chinese. Results are cached by (audio SHA-256,
+model weights, options), so a re-run does not transcribe again.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline import audio as audio_io
+from pipeline.cache import DiskCache, stable_key
+from pipeline.config import SUPPORTED_LANGUAGES, ChannelLayout, Settings, get_settings
+from pipeline.errors import ConfigError
+from pipeline.schemas import SEGMENT_COLUMNS, SegmentSchema
+from pipeline.text import to_simplified
+from pipeline.whisper_models import ResolvedModel, resolve_model
+
+__all__ = ["TranscribeOptions", "Transcriber", "Transcription", "resolve_model"]
+
+# Bump when the meaning of cached results changes (post-processing, row format).
+_CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """Everything that changes what the recogniser writes; hashed into the cache key."""
+
+    language: str = "auto"
+    layout: ChannelLayout = "stereo_agent_left"
+    model: str = "base"
+    beam_size: int = 5
+    vad: bool = True
+    vad_min_silence_ms: int = 500
+    vad_speech_pad_ms: int = 200
+    batched: bool = False
+    batch_size: int = 8
+    condition_on_previous_text: bool = False
+    hotwords: str | None = None
+    initial_prompt: str | None = None
+    allowed_languages: tuple[str, ...] = SUPPORTED_LANGUAGES
+    language_detection_s: float = 30.0
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings | None = None, queue: str | None = None, **overrides: Any
+    ) -> TranscribeOptions:
+        """Options from the settings, the queue's vocabulary, then explicit overrides."""
+        settings = settings or get_settings()
+        asr = settings.asr
+        vocabulary = asr.vocabulary.get(queue) if queue else None
+        options = cls(
+            language=settings.default_language,
+            layout=settings.default_layout,
+            model=asr.model,
+            beam_size=asr.beam_size,
+            vad=asr.vad,
+            vad_min_silence_ms=asr.vad_min_silence_ms,
+            vad_speech_pad_ms=asr.vad_speech_pad_ms,
+            batched=asr.batched,
+            batch_size=asr.batch_size,
+            condition_on_previous_text=asr.condition_on_previous_text,
+            hotwords=vocabulary.hotwords if vocabulary else None,
+            initial_prompt=vocabulary.initial_prompt if vocabulary else None,
+            allowed_languages=tuple(asr.languages),
+            language_detection_s=asr.language_detection_s,
+        )
+        return replace(options, **{k: v for k, v in overrides.items() if v is not None})
+
+    def validate(self) -> None:
+        if self.language != "auto" and self.language not in SUPPORTED_LANGUAGES:
+            raise ConfigError(
+                f"language {self.language!r} is not supported; use auto or one of "
+                f"{', '.join(SUPPORTED_LANGUAGES)}"
+            )
+        if not self.allowed_languages:
+            raise ConfigError("no languages are allowed for detection")
+
+
+@dataclass(frozen=True)
+class Transcription:
+    call_id: str
+    audio: audio_io.AudioInfo
+    layout: str
+    language: str
+    language_probability: float | None
+    model: str
+    options: TranscribeOptions
+    segments: pd.DataFrame  # SegmentSchema rows
+    elapsed_s: float
+    cached: bool
+
+
+class Transcriber:
+    """Holds one loaded Whisper model; transcribe as many calls as you like with it."""
+
+    def __init__(self, settings: Settings | None = None, model: str | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.model_name = model or self.settings.asr.model
+        self.resolved: ResolvedModel = resolve_model(self.model_name, self.settings.model_dir)
+        self.cache = DiskCache(self.settings.cache_dir / "asr")
+        self._model: Any = None
+        self._batched: Any = None
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            from faster_whisper import WhisperModel  # heavy import, only when needed
+
+            threads = self.settings.asr.cpu_threads or os.cpu_count() or 1
+            self._model = WhisperModel(
+                str(self.resolved.path),
+                device="cpu",
+                compute_type=self.settings.asr.compute_type,
+                cpu_threads=threads,
+                num_workers=self.settings.asr.num_workers,
+                local_files_only=True,
+            )
+        return self._model
+
+    def transcribe_file(
+        self, path: str | Path, call_id: str | None = None,
+        options: TranscribeOptions | None = None,
+    ) -> Transcription:
+        """Load, check and transcribe one recording (or return the cached result)."""
+        options = self._effective(options)
+        recording = audio_io.load(path, options.layout, self.settings.audio)
+        return self.transcribe_recording(recording, call_id or Path(path).stem, options)
+
+    def transcribe_recording(
+        self, recording: audio_io.Recording, call_id: str,
+        options: TranscribeOptions | None = None,
+    ) -> Transcription:
+        options = self._effective(options)
+        options = replace(options, layout=recording.layout)
+        key = stable_key(_CACHE_VERSION, recording.info.sha256, self.resolved.fingerprint,
+                         asdict(options))
+        started = time.perf_counter()
+        hit = self.cache.get(key)
+        if hit is not None:
+            segments = _segments_frame(call_id, hit["segments"])
+            return Transcription(
+                call_id, recording.info, recording.layout, hit["language"],
+                hit["language_probability"], self.model_name, options, segments,
+                time.perf_counter() - started, cached=True,
+            )
+        language, probability = self._choose_language(recording, options)
+        rows: list[dict[str, Any]] = []
+        for channel in recording.channels:
+            rows.extend(self._transcribe_channel(channel, language, options))
+        rows.sort(key=lambda row: (row["start"], row["channel"]))
+        self.cache.put(key, {"language": language, "language_probability": probability,
+                             "segments": rows})
+        return Transcription(
+            call_id, recording.info, recording.layout, language, probability, self.model_name,
+            options, _segments_frame(call_id, rows), time.perf_counter() - started,
+            cached=False,
+        )
+
+    def detect_language(
+        self, recording: audio_io.Recording, options: TranscribeOptions | None = None
+    ) -> tuple[str, float]:
+        """Most likely allowed language over the first seconds of every channel's speech."""
+        options = self._effective(options)
+        allowed = [lang for lang in options.allowed_languages if self._can_decode(lang)]
+        if not allowed:
+            raise ConfigError(f"model {self.model_name!r} cannot decode any allowed language")
+        if len(allowed) == 1:
+            return allowed[0], 1.0
+        window = int(options.language_detection_s * audio_io.SAMPLE_RATE)
+        scores = dict.fromkeys(allowed, 0.0)
+        for channel in recording.channels:
+            samples = self._speech_only(channel.samples, options)[:window]
+            if len(samples) < audio_io.SAMPLE_RATE // 2:
+                continue  # a channel with (almost) no speech says nothing about the language
+            weight = len(samples) / window
+            _, _, all_probs = self.model.detect_language(samples)
+            for lang, prob in all_probs:
+                if lang in scores:
+                    scores[lang] += weight * prob
+        total = sum(scores.values())
+        best = max(scores, key=scores.__getitem__)
+        return best, (scores[best] / total if total > 0 else 0.0)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _effective(self, options: TranscribeOptions | None) -> TranscribeOptions:
+        options = options or TranscribeOptions.from_settings(self.settings)
+        if options.model != self.model_name:
+            options = replace(options, model=self.model_name)
+        options.validate()
+        return options
+
+    def _can_decode(self, language: str) -> bool:
+        return self.resolved.multilingual or language == "en"
+
+    def _choose_language(
+        self, recording: audio_io.Recording, options: TranscribeOptions
+    ) -> tuple[str, float | None]:
+        if options.language != "auto":
+            if not self._can_decode(options.language):
+                raise ConfigError(
+                    f"model {self.model_name!r} is English-only and cannot transcribe "
+                    f"{options.language!r}; use the multilingual model 'base'"
+                )
+            return options.language, None
+        return self.detect_language(recording, options)
+
+    def _vad_parameters(self, options: TranscribeOptions) -> dict[str, int]:
+        return {"min_silence_duration_ms": options.vad_min_silence_ms,
+                "speech_pad_ms": options.vad_speech_pad_ms}
+
+    def _speech_only(self, samples: np.ndarray, options: TranscribeOptions) -> np.ndarray:
+        from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+        if not options.vad:
+            return samples
+        stamps = get_speech_timestamps(samples, VadOptions(**self._vad_parameters(options)))
+        if not stamps:
+            return samples[:0]
+        chunks, _ = collect_chunks(samples, stamps)
+        return np.concatenate(chunks)
+
+    def _transcribe_channel(
+        self, channel: audio_io.ChannelAudio, language: str, options: TranscribeOptions
+    ) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "language": language,
+            "beam_size": options.beam_size,
+            "vad_filter": options.vad,
+            "vad_parameters": self._vad_parameters(options),
+            "condition_on_previous_text": options.condition_on_previous_text,
+            "hotwords": options.hotwords,
+            "initial_prompt": options.initial_prompt,
+        }
+        if options.batched:
+            from faster_whisper import BatchedInferencePipeline
+
+            if self._batched is None:
+                self._batched = BatchedInferencePipeline(self.model)
+            segments, _ = self._batched.transcribe(
+                channel.samples, batch_size=options.batch_size, **kwargs
+            )
+        else:
+            segments, _ = self.model.transcribe(channel.samples, **kwargs)
+        rows = []
+        for segment in segments:
+            text = segment.text.strip()
+            if language == "zh":
+                text = to_simplified(text)
+            if not text:
+                continue
+            rows.append({
+                "channel": channel.channel,
+                "speaker": channel.speaker,
+                "start": round(float(segment.start), 3),
+                "end": round(float(segment.end), 3),
+                "text": text,
+                "avg_logprob": min(0.0, float(segment.avg_logprob)),
+                "no_speech_prob": float(segment.no_speech_prob),
+                "language": language,
+            })
+        return rows
+
+
+def _segments_frame(call_id: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame([{"call_id": call_id, **row} for row in rows], columns=SEGMENT_COLUMNS)
+    return SegmentSchema.validate(frame)
+
+
+def confidence(avg_logprob: float) -> float:
+    """Average token probability of a segment, 0-1."""
+    return round(math.exp(avg_logprob), 4)

@@ -1,0 +1,180 @@
+"""The ``callqa`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pipeline import transcript as transcript_doc
+from pipeline.config import get_settings
+from pipeline.errors import CallqaError
+
+app = typer.Typer(
+    name="callqa",
+    help="Offline AI quality inspection for customer-service calls.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+LANGUAGE_HELP = "zh, en, id, vi, th, ms, or auto (detect among the configured languages)"
+LAYOUT_HELP = "stereo_agent_left, stereo_agent_right or mono"
+SPEAKER_STYLE = {"agent": ("坐席 agent", "cyan"), "customer": ("客户 customer", "yellow"),
+                 "unknown": ("? unknown", "white")}
+
+
+@app.callback()
+def _root() -> None:
+    """Offline AI quality inspection for customer-service calls."""
+
+
+@app.command()
+def version() -> None:
+    """Print the callqa version."""
+    from pipeline import __version__
+
+    out.print(__version__)
+
+
+@dataclass(frozen=True)
+class Job:
+    call_id: str
+    audio: Path
+    layout: str | None
+    language: str | None
+    queue: str | None
+
+
+@app.command()
+def transcribe(
+    audio: Annotated[list[Path] | None, typer.Argument(help="Recordings to transcribe.")] = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="Manifest CSV: per-call path, layout, language, queue.")
+    ] = None,
+    language: Annotated[str | None, typer.Option(help=LANGUAGE_HELP)] = None,
+    layout: Annotated[str | None, typer.Option(help=LAYOUT_HELP)] = None,
+    model: Annotated[str | None, typer.Option(help="base, tiny.en, or a model directory")] = None,
+    queue: Annotated[str | None, typer.Option(help="Queue whose vocabulary to use.")] = None,
+    json_out: Annotated[
+        str | None,
+        typer.Option("--json", help="Write transcript JSON: a directory, a .json file for one "
+                     "input, or - for stdout (one JSON object per line)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="Do not print the readable transcripts.")] = False,
+) -> None:
+    """Transcribe call recordings into speaker-labelled, timed transcripts."""
+    from pipeline.asr import TranscribeOptions, Transcriber
+
+    jobs, failures = _jobs(audio or [], manifest)
+    if not jobs and not failures:
+        err.print("[red]nothing to transcribe:[/] give AUDIO files or --manifest")
+        raise typer.Exit(2)
+    to_stdout = json_out == "-"
+    shown = err if to_stdout else out
+    settings = get_settings()
+    try:
+        transcriber = Transcriber(settings, model=model)
+        base_options = [
+            TranscribeOptions.from_settings(
+                settings, queue=job.queue or queue,
+                language=language or job.language, layout=layout or job.layout,
+            )
+            for job in jobs
+        ]
+        for options in base_options:
+            options.validate()
+    except CallqaError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=len(jobs) < 2,
+    ) as progress:
+        task = progress.add_task("transcribing", total=len(jobs))
+        for job, options in zip(jobs, base_options, strict=True):
+            progress.update(task, description=f"transcribing {job.audio.name}")
+            try:
+                result = transcriber.transcribe_file(job.audio, job.call_id, options)
+            except CallqaError as exc:
+                failures.append(f"{job.audio}: {exc}" if str(job.audio) not in str(exc)
+                                else str(exc))
+                err.print(f"[red]failed:[/] {failures[-1]}")
+                progress.advance(task)
+                continue
+            document = transcript_doc.from_transcription(result)
+            if json_out:
+                _write_json(document, json_out, single=len(jobs) == 1)
+            if not quiet:
+                _print_transcript(shown, document, result.elapsed_s, result.cached)
+            progress.advance(task)
+    if failures:
+        err.print(f"[red]{len(failures)} input(s) failed[/]")
+        raise typer.Exit(1)
+
+
+def _jobs(audio: list[Path], manifest: Path | None) -> tuple[list[Job], list[str]]:
+    jobs = [Job(path.stem, path, None, None, None) for path in audio]
+    failures: list[str] = []
+    if manifest is not None:
+        from pipeline.manifest import read_manifest
+
+        try:
+            read = read_manifest(manifest)
+        except CallqaError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+        for problem in read.problems:
+            failures.append(f"{manifest}: {problem}")
+            err.print(f"[red]skipped:[/] {failures[-1]}")
+        for row in read.calls.itertuples(index=False):
+            if row.audio_path is None:
+                continue  # chat-log rows have nothing to transcribe
+            jobs.append(Job(row.call_id, Path(row.audio_path), row.layout, row.language,
+                            row.queue if isinstance(row.queue, str) else None))
+    return jobs, failures
+
+
+def _write_json(document: dict[str, Any], target: str, single: bool) -> None:
+    if target == "-":
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    path = Path(target)
+    if not (single and path.suffix == ".json"):
+        path = path / f"{document['call_id']}.json"
+    transcript_doc.save(path, document)
+
+
+def _print_transcript(console: Console, document: dict[str, Any], elapsed: float,
+                      cached: bool) -> None:
+    audio = document["audio"]
+    probability = document["asr"]["language_probability"]
+    detected = f" (detected, p={probability:.2f})" if probability is not None else ""
+    source = "cache" if cached else f"{elapsed:.1f} s"
+    console.print(
+        f"\n[bold]{document['call_id']}[/]  {audio['duration_s']:.1f} s · {audio['layout']} · "
+        f"language {document['language']}{detected} · model {document['asr']['model']} · {source}"
+    )
+    if not document["turns"]:
+        console.print("  [dim](no speech recognised)[/]")
+    for turn in document["turns"]:
+        label, colour = SPEAKER_STYLE[turn["speaker"]]
+        span = f"{transcript_doc.format_time(turn['start'])}–{transcript_doc.format_time(turn['end'])}"
+        console.print(f"  [dim]{span}[/]  [{colour}]{label:<12}[/] {turn['text']}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,128 @@
+"""One settings object for the whole project.
+
+Values come, highest priority first, from: explicit keyword arguments, environment variables
+``CALLQA_*`` (nested fields with ``__``, e.g. ``CALLQA_ASR__BEAM_SIZE=1``), a ``callqa.toml``
+file (path from ``CALLQA_CONFIG``, else ``./callqa.toml`` when present), and the defaults below.
+This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pipeline.errors import ConfigError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+# Telemetry off and model hubs offline, wherever the project runs.
+OFFLINE_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "ORT_DISABLE_TELEMETRY": "1",
+}
+
+SUPPORTED_LANGUAGES = ("zh", "en", "id", "vi", "th", "ms")
+Language = Literal["zh", "en", "id", "vi", "th", "ms"]
+ChannelLayout = Literal["stereo_agent_left", "stereo_agent_right", "mono"]
+
+
+def apply_offline_environment() -> None:
+    """Force the offline/no-telemetry variables (they must win over anything inherited)."""
+    os.environ.update(OFFLINE_ENVIRONMENT)
+
+
+class QueueVocabulary(BaseModel):
+    """Domain vocabulary for one queue: biases decoding towards its product and policy words."""
+
+    hotwords: str | None = None
+    initial_prompt: str | None = None
+
+
+class AsrSettings(BaseModel):
+    model: str = "base"
+    compute_type: str = "int8"
+    cpu_threads: int = Field(0, ge=0, description="0 = one per core")
+    num_workers: int = Field(1, ge=1)
+    beam_size: int = Field(5, ge=1)
+    # Measured in bench/asr.py: batched decoding drops Mandarin content on some audio.
+    batched: bool = False
+    batch_size: int = Field(8, ge=1)
+    vad: bool = True
+    vad_min_silence_ms: int = Field(500, ge=0)
+    vad_speech_pad_ms: int = Field(200, ge=0)
+    condition_on_previous_text: bool = False
+    languages: list[Language] = Field(default_factory=lambda: list(SUPPORTED_LANGUAGES))
+    language_detection_s: float = Field(30.0, gt=0)
+    vocabulary: dict[str, QueueVocabulary] = Field(default_factory=dict)
+
+
+class AudioSettings(BaseModel):
+    max_duration_s: float = Field(4 * 3600, gt=0)
+    # A recording whose loudest 50 ms window stays under this level holds no speech.
+    silence_dbfs: float = -45.0
+    # Two channels this correlated carry one signal twice (mono saved as stereo).
+    duplicate_channel_correlation: float = Field(0.98, gt=0, le=1)
+
+
+def _default_home() -> Path:
+    return Path.home() / ".cache" / "callqa"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CALLQA_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(default_factory=_default_home, description="cache and data directory")
+    default_language: Language | Literal["auto"] = "auto"
+    default_layout: ChannelLayout = "stereo_agent_left"
+    asr: AsrSettings = Field(default_factory=AsrSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+
+    @field_validator("home")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.home / "models"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        explicit = os.environ.get("CALLQA_CONFIG")
+        toml_path = Path(explicit or "callqa.toml")
+        if explicit and not toml_path.is_file():
+            raise ConfigError(f"CALLQA_CONFIG points to {toml_path}, which is not a file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once); tests call ``get_settings.cache_clear()``."""
+    return Settings()

@@ -1,0 +1,71 @@
+"""Row contracts between stages, as pandera models validated at every stage boundary.
+
+Later stages add their tables here (turns, labels, item results, inspections, decisions).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from pipeline.config import SUPPORTED_LANGUAGES
+
+SPEAKERS = ("agent", "customer", "unknown")
+LAYOUTS = ("stereo_agent_left", "stereo_agent_right", "mono")
+
+
+class SegmentSchema(pa.DataFrameModel):
+    """One stretch of recognised speech on one channel."""
+
+    call_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    channel: Series[int] = pa.Field(ge=0, le=1)
+    speaker: Series[str] = pa.Field(isin=SPEAKERS)
+    start: Series[float] = pa.Field(ge=0)
+    end: Series[float] = pa.Field(ge=0)
+    text: Series[str]
+    avg_logprob: Series[float] = pa.Field(le=0)
+    no_speech_prob: Series[float] = pa.Field(ge=0, le=1)
+    language: Series[str] = pa.Field(isin=SUPPORTED_LANGUAGES)
+
+    @pa.dataframe_check
+    def ends_after_start(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["end"] >= df["start"]
+
+    class Config:
+        strict = True
+        coerce = True
+        ordered = True
+
+
+SEGMENT_COLUMNS = list(SegmentSchema.to_schema().columns)
+
+
+class CallSchema(pa.DataFrameModel):
+    """A manifest row: one call to process, with what the centre knows about it."""
+
+    call_id: Series[str] = pa.Field(str_length={"min_value": 1}, unique=True)
+    audio_path: Series[str] = pa.Field(nullable=True)
+    transcript_path: Series[str] = pa.Field(nullable=True)
+    layout: Series[str] = pa.Field(isin=LAYOUTS)
+    language: Series[str] = pa.Field(isin=(*SUPPORTED_LANGUAGES, "auto"))
+    agent_id: Series[str] = pa.Field(nullable=True)
+    team: Series[str] = pa.Field(nullable=True)
+    queue: Series[str] = pa.Field(nullable=True)
+    started_at: Series[pd.DatetimeTZDtype] = pa.Field(
+        nullable=True, dtype_kwargs={"unit": "ns", "tz": "UTC"}
+    )
+    customer_id: Series[str] = pa.Field(nullable=True)
+    customer_rating: Series[float] = pa.Field(ge=1, le=5, nullable=True)
+    nps: Series[float] = pa.Field(ge=0, le=10, nullable=True)
+
+    @pa.dataframe_check
+    def has_a_source(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["audio_path"].notna() | df["transcript_path"].notna()
+
+    class Config:
+        coerce = True
+
+
+def empty_segments() -> pd.DataFrame:
+    return SegmentSchema.validate(pd.DataFrame({name: [] for name in SEGMENT_COLUMNS}))
