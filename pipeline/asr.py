@@ -42,8 +42,8 @@ class TranscribeOptions:
     model: str = "base"
     beam_size: int = 5
     vad: bool = True
-    vad_min_silence_ms: int = 500
-    vad_speech_pad_ms: int = 200
+    vad_min_silence_ms: int = 1000
+    vad_speech_pad_ms: int = 400
     batched: bool = False
     batch_size: int = 8
     condition_on_previous_text: bool = False

@@ -118,7 +118,8 @@ def decode(path: str | Path, max_duration_s: float = 4 * 3600) -> tuple[AudioInf
         declared_s = _declared_duration(container, stream)
         if declared_s is not None and declared_s > max_duration_s:
             raise AudioError(
-                "too_long", path, f"{declared_s:.0f} s is longer than the {max_duration_s:.0f} s limit"
+                "too_long", path,
+                f"{declared_s:.0f} s is longer than the {max_duration_s:.0f} s limit",
             )
         signal = _decode_stream(path, container, stream, n_channels, max_duration_s)
         info = AudioInfo(

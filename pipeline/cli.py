@@ -23,8 +23,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 LANGUAGE_HELP = "zh, en, id, vi, th, ms, or auto (detect among the configured languages)"
 LAYOUT_HELP = "stereo_agent_left, stereo_agent_right or mono"
@@ -168,7 +168,8 @@ def _print_transcript(console: Console, document: dict[str, Any], elapsed: float
         console.print("  [dim](no speech recognised)[/]")
     for turn in document["turns"]:
         label, colour = SPEAKER_STYLE[turn["speaker"]]
-        span = f"{transcript_doc.format_time(turn['start'])}–{transcript_doc.format_time(turn['end'])}"
+        start, end = (transcript_doc.format_time(turn[key]) for key in ("start", "end"))
+        span = f"{start}–{end}"
         console.print(f"  [dim]{span}[/]  [{colour}]{label:<12}[/] {turn['text']}")
 
 

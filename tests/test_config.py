@@ -57,7 +57,7 @@ def test_explicit_config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("CALLQA_CONFIG", str(config))
     assert Settings().default_language == "zh"
     monkeypatch.setenv("CALLQA_CONFIG", str(tmp_path / "missing.toml"))
-    with pytest.raises(ConfigError, match="missing.toml"):
+    with pytest.raises(ConfigError, match=r"missing\.toml"):
         Settings()
 
 

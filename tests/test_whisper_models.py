@@ -79,12 +79,12 @@ def test_local_directory(model_home: Path) -> None:
 
 def test_directory_without_weights(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps({}))
-    with pytest.raises(ModelNotFoundError, match="model.bin"):
+    with pytest.raises(ModelNotFoundError, match=r"model\.bin"):
         resolve_model(str(tmp_path), tmp_path / "models")
 
 
 def test_unknown_name(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="base, tiny.en"):
+    with pytest.raises(ModelNotFoundError, match=r"base, tiny\.en"):
         resolve_model("large-v9", tmp_path)
 
 

@@ -1,0 +1,26 @@
+# CPU image: callqa, its dependencies and its packaged models; entry point is the CLI.
+# Not built on the development machines (no Docker engine there); kept short and read-checked.
+FROM python:3.11-slim
+
+ENV HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    HF_HUB_DISABLE_TELEMETRY=1 \
+    DO_NOT_TRACK=1 \
+    PREFECT_SERVER_ANALYTICS_ENABLED=false \
+    ORT_DISABLE_TELEMETRY=1 \
+    CALLQA_HOME=/var/lib/callqa \
+    PIP_NO_CACHE_DIR=1
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY pipeline ./pipeline
+# CPU-only torch first, so that the pinned torch==2.13.0 never pulls CUDA packages.
+RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+ && pip install . \
+ && python -c "from pipeline.config import get_settings; from pipeline.whisper_models import resolve_model; resolve_model('base', get_settings().model_dir)"
+
+COPY models ./models
+COPY examples ./examples
+
+ENTRYPOINT ["callqa"]
+CMD ["--help"]

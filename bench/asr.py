@@ -1,0 +1,680 @@
+"""ASR benchmark: callqa's cost over bare faster-whisper, speed, accuracy, decoding options.
+
+Run from the project root (needs the shared clips in ../shared/data/audio)::
+
+    python bench/asr.py [--quick] [--repeats N] [--out bench/results/asr.json]
+
+Sections: (1) overhead of ``Transcriber.transcribe_file`` over ``WhisperModel.transcribe``,
+(2) real-time factor, (3) dual-channel vs mono mix, (4) CER/WER, (5) batched vs sequential
+decoding on Mandarin, (6) domain vocabulary (hotwords / initial prompt) and prompt leakage.
+
+Every A/B timing is interleaved (A B, B A, A B, ...) on the same loaded model and summarised by
+medians, because the machine is shared. callqa's cache is pointed at a fresh empty folder
+before every timed call, so each call does its full work (decode, checks, SHA-256, one pass
+per channel, OpenCC, row validation, cache write).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+import wave
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from pipeline import audio as audio_io
+from pipeline.asr import TranscribeOptions, Transcriber, Transcription, _segments_frame
+from pipeline.cache import DiskCache
+from pipeline.config import Settings, apply_offline_environment
+from pipeline.text import to_simplified
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "audio"
+EXAMPLES = ROOT / "examples"
+DEFAULT_OUT = ROOT / "bench" / "results" / "asr.json"
+GAP_S = 1.0  # silence between the Mandarin clips in the concatenated signal
+CONCAT_TIMES = 3  # the Mandarin clips, joined, repeated: ~43 s, more than one 30 s window
+NOISE_S = 10.0
+NOISE_DBFS = -40.0  # above callqa's -45 dBFS silence gate, so the file is accepted
+
+# A realistic e-commerce after-sales vocabulary (section 6).
+PHRASES = ("您好", "很高兴为您服务", "快递", "物流", "退款", "赔偿", "12315", "投诉", "订单号",
+           "感谢您的来电")
+HOTWORDS = " ".join(PHRASES)
+INITIAL_PROMPT = ("您好，很高兴为您服务。请问是快递物流、退款还是赔偿的问题？"
+                  "投诉可以拨打12315，请提供订单号。感谢您的来电。")
+
+console = Console()
+
+
+# -- audio under test -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Clip:
+    file: str
+    language: str
+    reference: str  # mono: the text; stereo: the left (agent) channel
+    right: str | None = None  # stereo: the right (customer) channel
+    scored: bool = True  # False: too short to score, report only
+
+
+CLIPS = (
+    Clip("aishell_BAC009S0724W0121.wav", "zh", "广州市房地产中介协会分析"),
+    Clip("nst_ID001.wav", "zh", "作为一个男人最起码的这个担当"),
+    Clip("nst_ID002.wav", "zh", "但是对他们是很大的刺激的这些事情"),
+    Clip("nst_ID003.wav", "zh", "哦嗯", scored=False),
+    Clip("librispeech_1995-1837-0001.wav", "en",
+         "IT WAS THE FIRST GREAT SORROW OF HIS LIFE IT WAS NOT SO MUCH THE LOSS OF THE COTTON "
+         "ITSELF BUT THE FANTASY THE HOPES THE DREAMS BUILT AROUND IT"),
+    Clip("jfk.flac", "en", "And so, my fellow Americans, ask not what your country can do for "
+         "you, ask what you can do for your country."),
+    Clip("osr_us_000_0034_8k.wav", "en",
+         "A gold ring will please most any girl. The long journey home took a year. She saw a "
+         "cat in the neighbor's house. A pink shell was found on the sandy beach. Small children "
+         "came to see him. The grass and bushes were wet with dew. The blind man counted his old "
+         "coins. A severe storm tore down the barn. She called his name many times. When you "
+         "hear the bell, come quickly."),
+    Clip("stereo_two_speakers.wav", "en",
+         "He began a confused complaint against the wizard, who had vanished behind the curtain "
+         "on the left.", right="The horizon seems extremely distant."),
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One recording to transcribe, with what we know about it."""
+
+    name: str
+    path: Path
+    language: str
+    layout: str
+    duration_s: float
+    references: dict[str, str] | None  # speaker -> reference text; None when unknown
+    scored: bool = True
+    demo: bool = False
+
+    @property
+    def stereo(self) -> bool:
+        return self.layout != "mono"
+
+
+def clip_items(data: Path) -> list[Item]:
+    items = []
+    for clip in CLIPS:
+        path = data / clip.file
+        if not path.is_file():
+            console.print(f"[yellow]note:[/] {path} missing, skipped")
+            continue
+        if clip.right is None:
+            layout, refs = "mono", {"unknown": clip.reference}
+        else:
+            layout, refs = "stereo_agent_left", {"agent": clip.reference, "customer": clip.right}
+        items.append(Item(path.stem, path, clip.language, layout, _duration(path), refs,
+                          clip.scored))
+    return items
+
+
+def demo_items(transcriber: Transcriber) -> list[Item]:
+    """Stereo demo calls from examples/manifest.csv, with their scripts when present."""
+    manifest = EXAMPLES / "manifest.csv"
+    if not manifest.is_file():
+        console.print(f"[yellow]note:[/] {manifest} not found: demo calls skipped")
+        return []
+    rows = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    items = []
+    for row in rows.to_dict("records"):
+        raw = row.get("audio_path") or ""
+        path = (manifest.parent / raw) if raw else None
+        layout = row.get("layout") or "stereo_agent_left"
+        if path is None or not path.is_file() or layout == "mono":
+            continue
+        language = row.get("language") or "auto"
+        if language == "auto":  # decide once, outside any timing, then force it
+            recording = audio_io.load(path, layout, transcriber.settings.audio)
+            language, _ = transcriber.detect_language(recording)
+        call_id = row["call_id"]
+        script = _load_script(EXAMPLES / "calls" / f"{call_id}.json")
+        items.append(Item(call_id, path, language, layout, _duration(path), script, demo=True))
+    if not items:
+        console.print("[yellow]note:[/] the manifest lists no stereo demo call on disk: skipped")
+    return items
+
+
+def _load_script(path: Path) -> dict[str, str] | None:
+    """Per-speaker reference text from a demo call's ground-truth script, if any."""
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    turns = data if isinstance(data, list) else next(
+        (data[k] for k in ("turns", "script", "segments") if isinstance(data.get(k), list)), [])
+    by_speaker: dict[str, list[tuple[float, str]]] = {}
+    for turn in turns:
+        if isinstance(turn, dict) and turn.get("speaker") in ("agent", "customer"):
+            start = float(turn.get("start") or 0.0)
+            by_speaker.setdefault(turn["speaker"], []).append((start, str(turn.get("text", ""))))
+    if not by_speaker:
+        return None
+    return {spk: "".join(text for _, text in sorted(turns)) for spk, turns in by_speaker.items()}
+
+
+def _duration(path: Path) -> float:
+    return audio_io.decode(path)[0].duration_s
+
+
+def write_wav(path: Path, samples: np.ndarray) -> Path:
+    """16 kHz mono 16-bit PCM."""
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(audio_io.SAMPLE_RATE)
+        out.writeframes(pcm.tobytes())
+    return path
+
+
+def mandarin_concat(items: Sequence[Item], scratch: Path) -> Item:
+    """The Mandarin clips joined with 1 s gaps, repeated: a longer Mandarin signal."""
+    zh = [i for i in items if i.language == "zh" and not i.demo]
+    gap = np.zeros(int(GAP_S * audio_io.SAMPLE_RATE), dtype=np.float32)
+    parts, refs = [], []
+    for _ in range(CONCAT_TIMES):
+        for item in zh:
+            parts += [audio_io.load(item.path, "mono").channels[0].samples, gap]
+            refs.append(item.references["unknown"] if item.references else "")
+    signal = np.concatenate(parts)
+    path = write_wav(scratch / "zh_concat.wav", signal)
+    return Item(f"zh_concat_x{CONCAT_TIMES}", path, "zh", "mono",
+                len(signal) / audio_io.SAMPLE_RATE, {"unknown": "".join(refs)})
+
+
+def noise_item(scratch: Path) -> Item:
+    """White noise at -40 dBFS: no speech, but loud enough to pass callqa's silence check."""
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(int(NOISE_S * audio_io.SAMPLE_RATE)).astype(np.float32)
+    noise *= 10 ** (NOISE_DBFS / 20)
+    path = write_wav(scratch / "noise.wav", noise)
+    return Item("noise_-40dBFS", path, "zh", "mono", NOISE_S, {"unknown": ""}, scored=False)
+
+
+# -- scoring --------------------------------------------------------------------------------
+
+def normalise(text: str, language: str) -> list[str]:
+    """Characters (zh) or words (other languages), punctuation and case removed."""
+    text = to_simplified(text).lower().replace("'", "").replace("’", "")
+    text = re.sub(r"[^\w\s]|_", " ", text)
+    return list("".join(text.split())) if language == "zh" else text.split()
+
+
+def edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
+    previous = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, start=1):
+        current = [i]
+        for j, h in enumerate(hyp, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
+        previous = current
+    return previous[-1]
+
+
+def speaker_texts(result: Transcription) -> dict[str, str]:
+    frame = result.segments.sort_values(["start", "channel"])
+    sep = "" if result.language == "zh" else " "
+    return {spk: sep.join(group["text"]) for spk, group in frame.groupby("speaker")}
+
+
+def score(item: Item, hyps: dict[str, str]) -> dict[str, Any] | None:
+    """Error rate over all speakers (sum of edits / sum of reference tokens)."""
+    if not item.references:
+        return None
+    edits = length = 0
+    per_speaker = {}
+    for speaker, ref in item.references.items():
+        r = normalise(ref, item.language)
+        h = normalise(hyps.get(speaker, ""), item.language)
+        e = edit_distance(r, h)
+        per_speaker[speaker] = round(e / max(1, len(r)), 4)
+        edits, length = edits + e, length + len(r)
+    return {"metric": "CER" if item.language == "zh" else "WER", "edits": edits,
+            "ref_tokens": length, "rate": round(edits / max(1, length), 4),
+            "per_speaker": per_speaker}
+
+
+def leaks(item: Item, hyps: dict[str, str]) -> list[str]:
+    """Vocabulary phrases in the output more often than in the reference (not spoken)."""
+    out = "".join(normalise("".join(hyps.values()), "zh"))
+    ref = "".join(normalise("".join((item.references or {}).values()), "zh"))
+    found = []
+    for phrase in PHRASES:
+        found += [phrase] * max(0, out.count(phrase) - ref.count(phrase))
+    return found
+
+
+# -- timing ---------------------------------------------------------------------------------
+
+@dataclass
+class Context:
+    transcriber: Transcriber
+    bare: Any  # faster_whisper.WhisperModel, same weights and settings
+    scratch: Path
+    repeats: int
+    demo_repeats: int
+
+    def repeats_for(self, item: Item) -> int:
+        return self.demo_repeats if item.demo else self.repeats
+
+
+def base_options(item: Item, **changes: Any) -> TranscribeOptions:
+    return replace(TranscribeOptions(language=item.language, layout=item.layout), **changes)
+
+
+def callqa_once(ctx: Context, path: Path, options: TranscribeOptions) -> tuple[float, Any]:
+    """One full, uncached callqa transcription: a fresh empty cache folder every call."""
+    ctx.transcriber.cache = DiskCache(Path(tempfile.mkdtemp(dir=ctx.scratch)))
+    started = time.perf_counter()
+    result = ctx.transcriber.transcribe_file(path, options=options)
+    elapsed = time.perf_counter() - started
+    assert not result.cached
+    return elapsed, result
+
+
+def bare_once(ctx: Context, path: Path, options: TranscribeOptions) -> tuple[float, Any]:
+    """faster-whisper on the file path, same settings, consuming every segment."""
+    started = time.perf_counter()
+    segments, _ = ctx.bare.transcribe(
+        str(path), language=options.language, beam_size=options.beam_size,
+        vad_filter=options.vad,
+        vad_parameters={"min_silence_duration_ms": options.vad_min_silence_ms,
+                        "speech_pad_ms": options.vad_speech_pad_ms},
+        condition_on_previous_text=options.condition_on_previous_text,
+    )
+    texts = [segment.text for segment in segments]
+    return time.perf_counter() - started, texts
+
+
+def interleave(
+    runs: dict[str, Callable[[], tuple[float, Any]]], repeats: int
+) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """Run the variants in turn, reversing the order every repetition (A B, B A, ...)."""
+    names = list(runs)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    last: dict[str, Any] = {}
+    for rep in range(repeats):
+        for name in names if rep % 2 == 0 else names[::-1]:
+            elapsed, last[name] = runs[name]()
+            times[name].append(round(elapsed, 4))
+    return times, last
+
+
+def median(values: Sequence[float]) -> float:
+    return round(statistics.median(values), 4)
+
+
+def ratio(a: float, b: float) -> float:
+    return round(a / b, 3) if b > 0 else float("nan")
+
+
+# -- sections -------------------------------------------------------------------------------
+
+def bench_overhead(ctx: Context, items: Sequence[Item]) -> dict[str, Any]:
+    """Section 1: callqa vs bare faster-whisper on mono files."""
+    rows = []
+    for item in items:
+        options = base_options(item)
+        times, last = interleave({
+            "callqa": partial(callqa_once, ctx, item.path, options),
+            "bare": partial(bare_once, ctx, item.path, options),
+        }, ctx.repeats)
+        callqa_text = " ".join(last["callqa"].segments["text"])
+        bare_text = " ".join(t.strip() for t in last["bare"] if t.strip())
+        if item.language == "zh":
+            bare_text = to_simplified(bare_text)
+        rows.append({
+            "file": item.name, "duration_s": round(item.duration_s, 2),
+            "callqa_s": median(times["callqa"]), "bare_s": median(times["bare"]),
+            "ratio": ratio(median(times["callqa"]), median(times["bare"])),
+            "same_text": callqa_text.replace(" ", "") == bare_text.replace(" ", ""),
+            "times": times, "_result": last["callqa"],
+        })
+    total_callqa = sum(r["callqa_s"] for r in rows)
+    total_bare = sum(r["bare_s"] for r in rows)
+    return {"rows": rows, "callqa_s": round(total_callqa, 4), "bare_s": round(total_bare, 4),
+            "ratio": ratio(total_callqa, total_bare), "breakdown": overhead_breakdown(ctx, items)}
+
+
+def overhead_breakdown(ctx: Context, items: Sequence[Item]) -> list[dict[str, Any]]:
+    """Where callqa's extra time goes: file loading and checks vs faster-whisper's decode."""
+    from faster_whisper.audio import decode_audio
+
+    def load(path: Path) -> tuple[float, Any]:
+        started = time.perf_counter()
+        recording = audio_io.load(path, "mono", ctx.transcriber.settings.audio)
+        return time.perf_counter() - started, recording
+
+    def fw_decode(path: Path) -> tuple[float, Any]:
+        started = time.perf_counter()
+        decode_audio(str(path))
+        return time.perf_counter() - started, None
+
+    rows = []
+    for item in items:
+        times, _ = interleave({"callqa_load": partial(load, item.path),
+                               "fw_decode": partial(fw_decode, item.path)}, 3 * ctx.repeats)
+        rows.append({"file": item.name, "callqa_load_s": median(times["callqa_load"]),
+                     "fw_decode_s": median(times["fw_decode"])})
+    return rows
+
+
+def frame_cost(results: Sequence[Transcription]) -> float:
+    """Median time to build and validate the segment table (pandera), per call."""
+    times = []
+    for result in results:
+        rows = result.segments.drop(columns="call_id").to_dict("records")
+        started = time.perf_counter()
+        _segments_frame("x", rows)
+        times.append(time.perf_counter() - started)
+    return median(times)
+
+
+def bench_stereo(ctx: Context, items: Sequence[Item]) -> dict[str, Any]:
+    """Section 3: each stereo file as two channels vs its mono mix."""
+    rows = []
+    for item in items:
+        recording = audio_io.load(item.path, item.layout)
+        mix = write_wav(ctx.scratch / f"{item.name}_mix.wav", recording.mixdown())
+        times, last = interleave({
+            "stereo": partial(callqa_once, ctx, item.path, base_options(item)),
+            "mono_mix": partial(callqa_once, ctx, mix, base_options(item, layout="mono")),
+        }, ctx.repeats_for(item))
+        mixed = " ".join(speaker_texts(last["mono_mix"]).values())
+        rows.append({
+            "file": item.name, "duration_s": round(item.duration_s, 2),
+            "stereo_s": median(times["stereo"]), "mono_mix_s": median(times["mono_mix"]),
+            "ratio": ratio(median(times["stereo"]), median(times["mono_mix"])),
+            "mix_score": mix_score(item, mixed), "times": times, "_result": last["stereo"],
+        })
+    stereo = sum(r["stereo_s"] for r in rows)
+    mono = sum(r["mono_mix_s"] for r in rows)
+    return {"rows": rows, "stereo_s": round(stereo, 4), "mono_mix_s": round(mono, 4),
+            "ratio": ratio(stereo, mono) if rows else None}
+
+
+def mix_score(item: Item, hyp: str) -> dict[str, Any] | None:
+    """Error rate of the mono-mix transcript against both references joined (best order)."""
+    if not item.references:
+        return None
+    refs = list(item.references.values())
+    scores = [score(replace(item, references={"unknown": " ".join(order)}), {"unknown": hyp})
+              for order in (refs, refs[::-1])]
+    return min((s for s in scores if s), key=lambda s: s["rate"])
+
+
+def bench_batched(ctx: Context, items: Sequence[Item]) -> list[dict[str, Any]]:
+    """Section 5: BatchedInferencePipeline vs sequential decoding, Mandarin only."""
+    rows = []
+    for item in items:
+        times, last = interleave({
+            "sequential": partial(callqa_once, ctx, item.path, base_options(item, batched=False)),
+            "batched": partial(callqa_once, ctx, item.path, base_options(item, batched=True)),
+        }, ctx.repeats_for(item))
+        row: dict[str, Any] = {"file": item.name, "duration_s": round(item.duration_s, 2)}
+        for mode in ("sequential", "batched"):
+            hyps = speaker_texts(last[mode])
+            row[mode] = {
+                "time_s": median(times[mode]), "times": times[mode],
+                "chars": len(normalise("".join(hyps.values()), "zh")),
+                "score": score(item, hyps) if item.scored else None,
+                "text": hyps,
+            }
+        seq, bat = row["sequential"], row["batched"]
+        row["time_ratio"] = ratio(bat["time_s"], seq["time_s"])
+        row["drops_content"] = bat["chars"] < 0.9 * seq["chars"] or (
+            bool(seq["score"]) and bat["score"]["rate"] > seq["score"]["rate"] + 0.05)
+        rows.append(row)
+    return rows
+
+
+VOCAB_MODES: dict[str, dict[str, str | None]] = {
+    "none": {"hotwords": None, "initial_prompt": None},
+    "hotwords": {"hotwords": HOTWORDS, "initial_prompt": None},
+    "initial_prompt": {"hotwords": None, "initial_prompt": INITIAL_PROMPT},
+}
+
+
+def bench_vocabulary(ctx: Context, items: Sequence[Item]) -> list[dict[str, Any]]:
+    """Section 6: no vocabulary vs hotwords vs initial prompt; score and leaked phrases."""
+    rows = []
+    for item in items:
+        row: dict[str, Any] = {"file": item.name, "language": item.language}
+        for mode, vocab in VOCAB_MODES.items():
+            elapsed, result = callqa_once(ctx, item.path, base_options(item, **vocab))
+            hyps = speaker_texts(result)
+            row[mode] = {"time_s": round(elapsed, 4), "text": hyps,
+                         "score": score(item, hyps) if item.scored else None,
+                         "leaks": leaks(item, hyps)}
+        rows.append(row)
+    return rows
+
+
+# -- report ---------------------------------------------------------------------------------
+
+def _fmt_score(s: dict[str, Any] | None) -> str:
+    return "-" if not s else f"{s['metric']} {s['rate']:.3f} ({s['edits']}/{s['ref_tokens']})"
+
+
+def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    table = Table(title=title, title_justify="left")
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
+
+
+def report(results: dict[str, Any]) -> None:
+    over = results["overhead"]
+    _table(f"1. callqa vs bare faster-whisper (median of {results['meta']['repeats']}, mono)",
+           ["file", "audio s", "callqa s", "bare s", "ratio", "same text"],
+           [(r["file"], r["duration_s"], r["callqa_s"], r["bare_s"], r["ratio"], r["same_text"])
+            for r in over["rows"]]
+           + [("TOTAL (sum of medians)", "", over["callqa_s"], over["bare_s"], over["ratio"], "")])
+    _table("1b. where the overhead goes (median s)",
+           ["file", "callqa load+checks+sha256", "faster-whisper decode_audio"],
+           [(r["file"], r["callqa_load_s"], r["fw_decode_s"]) for r in over["breakdown"]]
+           + [("segment table build + pandera validation", results["frame_cost_s"], "")])
+    _table("2. real-time factor (callqa median / audio duration)",
+           ["file", "layout", "audio s", "callqa s", "RTF"],
+           [(r["file"], r["layout"], r["duration_s"], r["time_s"], r["rtf"])
+            for r in results["rtf"]])
+    st = results["stereo"]
+    _table("3. dual-channel vs mono mix (callqa, median)",
+           ["file", "audio s", "stereo s", "mono mix s", "ratio", "mix transcript"],
+           [(r["file"], r["duration_s"], r["stereo_s"], r["mono_mix_s"], r["ratio"],
+             _fmt_score(r["mix_score"])) for r in st["rows"]]
+           + [("TOTAL (sum of medians)", "", st["stereo_s"], st["mono_mix_s"], st["ratio"], "")])
+    _table("4. accuracy (callqa defaults, sequential, no vocabulary)",
+           ["file", "score", "per channel", "hypothesis"],
+           [(r["file"], _fmt_score(r["score"]) + ("" if r["scored"] else " (report only)"),
+             r["per_speaker"], r["text"][:70]) for r in results["accuracy"]])
+    _table("5. batched vs sequential, Mandarin (callqa)",
+           ["file", "audio s", "seq score", "batched score", "seq chars", "batched chars",
+            "seq s", "batched s", "time ratio", "drops?"],
+           [(r["file"], r["duration_s"], _fmt_score(r["sequential"]["score"]),
+             _fmt_score(r["batched"]["score"]), r["sequential"]["chars"], r["batched"]["chars"],
+             r["sequential"]["time_s"], r["batched"]["time_s"], r["time_ratio"],
+             r["drops_content"]) for r in results["batched"]])
+    _table("6. domain vocabulary: score and leaked phrases (not in the reference)",
+           ["file", *(f"{m} score" for m in VOCAB_MODES), *(f"{m} leaks" for m in VOCAB_MODES)],
+           [(r["file"], *(_fmt_score(r[m]["score"]) for m in VOCAB_MODES),
+             *(len(r[m]["leaks"]) for m in VOCAB_MODES)) for r in results["vocabulary"]])
+    for r in results["vocabulary"]:
+        for mode in VOCAB_MODES:
+            if r[mode]["leaks"]:
+                console.print(f"  leak {r['file']} [{mode}]: {r[mode]['leaks']} -> "
+                              f"{''.join(r[mode]['text'].values())[:80]!r}")
+    console.print(results["summary"])
+
+
+def accuracy_rows(items: Sequence[Item], results: dict[str, Transcription]) -> list[dict]:
+    rows = []
+    for item in items:
+        hyps = speaker_texts(results[item.name])
+        s = score(item, hyps)
+        rows.append({"file": item.name, "scored": item.scored, "score": s,
+                     "per_speaker": s["per_speaker"] if s and item.stereo else "",
+                     "text": " | ".join(hyps.values()), "hyps": hyps})
+    return rows
+
+
+def rtf_rows(items: Sequence[Item], times: dict[str, float]) -> list[dict[str, Any]]:
+    return [{"file": i.name, "layout": i.layout, "duration_s": round(i.duration_s, 2),
+             "time_s": times[i.name], "rtf": round(times[i.name] / i.duration_s, 3)}
+            for i in items if i.name in times]
+
+
+def summarise(results: dict[str, Any]) -> dict[str, Any]:
+    batched = results["batched"]
+    vocab = results["vocabulary"]
+    return {
+        "overhead_ratio": results["overhead"]["ratio"],
+        "overhead_goal_met": results["overhead"]["ratio"] <= 1.05,
+        "stereo_ratio": results["stereo"]["ratio"],
+        "stereo_goal_met": (results["stereo"]["ratio"] or 99) <= 1.2,
+        "batched_drops_content_on": [r["file"] for r in batched if r["drops_content"]],
+        "leaks": {m: sum(len(r[m]["leaks"]) for r in vocab) for m in VOCAB_MODES},
+    }
+
+
+# -- main -----------------------------------------------------------------------------------
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="1 repeat, shared clips only")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per variant")
+    parser.add_argument("--demo-repeats", type=int, default=1,
+                        help="timed runs per variant on the (longer) demo calls")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared audio folder")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats = 1
+    return args
+
+
+def load_models(settings: Settings) -> tuple[Transcriber, Any, int]:
+    """callqa's Transcriber and a bare WhisperModel with the same weights and settings."""
+    from faster_whisper import WhisperModel
+
+    transcriber = Transcriber(settings)
+    threads = settings.asr.cpu_threads or os.cpu_count() or 1
+    bare = WhisperModel(str(transcriber.resolved.path), device="cpu",
+                        compute_type=settings.asr.compute_type, cpu_threads=threads,
+                        num_workers=settings.asr.num_workers, local_files_only=True)
+    _ = transcriber.model  # load outside any timing
+    return transcriber, bare, threads
+
+
+def warm_up(ctx: Context, item: Item) -> None:
+    """First calls pay one-off costs (VAD session, OpenCC, batched pipeline): not timed."""
+    callqa_once(ctx, item.path, base_options(item))
+    callqa_once(ctx, item.path, base_options(item, batched=True))
+    bare_once(ctx, item.path, base_options(item))
+
+
+def meta(args: argparse.Namespace, threads: int, settings: Settings) -> dict[str, Any]:
+    import ctranslate2
+    import faster_whisper
+
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} CPU cores, no GPU, {platform.machine()}",
+        "python": sys.version.split()[0], "faster_whisper": faster_whisper.__version__,
+        "ctranslate2": ctranslate2.__version__, "model": settings.asr.model,
+        "compute_type": settings.asr.compute_type, "cpu_threads": threads,
+        "repeats": args.repeats, "demo_repeats": args.demo_repeats, "quick": args.quick,
+        "hotwords": HOTWORDS, "initial_prompt": INITIAL_PROMPT,
+    }
+
+
+def strip_private(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: strip_private(v) for k, v in value.items() if not k.startswith("_")}
+    if isinstance(value, list):
+        return [strip_private(v) for v in value]
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    started = time.perf_counter()
+    args = parse_args(argv)
+    apply_offline_environment()
+    settings = Settings()
+    transcriber, bare, threads = load_models(settings)
+    with tempfile.TemporaryDirectory(prefix="callqa-bench-") as tmp:
+        scratch = Path(tmp)
+        ctx = Context(transcriber, bare, scratch, args.repeats, args.demo_repeats)
+        clips = clip_items(args.data)
+        if not clips:
+            console.print(f"[red]no shared clips under {args.data}[/]")
+            return 1
+        demos = [] if args.quick else demo_items(transcriber)
+        if args.quick:
+            console.print("[yellow]note:[/] --quick: demo calls skipped")
+        warm_up(ctx, clips[0])
+        mono = [i for i in clips if not i.stereo]
+        stereo = [i for i in [*clips, *demos] if i.stereo]
+        zh = [i for i in [*clips, *demos] if i.language == "zh"]
+        concat = mandarin_concat(clips, scratch)
+        results: dict[str, Any] = {"meta": meta(args, threads, settings)}
+
+        console.print("[bold]1/5[/] overhead vs bare faster-whisper ...")
+        results["overhead"] = bench_overhead(ctx, mono)
+        console.print("[bold]2/5[/] dual-channel vs mono mix ...")
+        results["stereo"] = bench_stereo(ctx, stereo)
+        last = {r["file"]: r["_result"] for r in results["overhead"]["rows"]}
+        last |= {r["file"]: r["_result"] for r in results["stereo"]["rows"]}
+        results["frame_cost_s"] = frame_cost(list(last.values()))
+        times = {r["file"]: r["callqa_s"] for r in results["overhead"]["rows"]}
+        times |= {r["file"]: r["stereo_s"] for r in results["stereo"]["rows"]}
+        results["rtf"] = rtf_rows([*clips, *demos], times)
+        results["accuracy"] = accuracy_rows([i for i in [*clips, *demos] if i.name in last], last)
+        console.print("[bold]3/5[/] batched vs sequential (Mandarin) ...")
+        results["batched"] = bench_batched(ctx, [*zh, concat])
+        console.print("[bold]4/5[/] domain vocabulary ...")
+        english = [i for i in clips if i.name == "jfk"]
+        results["vocabulary"] = bench_vocabulary(ctx, [*zh, concat, *english, noise_item(scratch)])
+        results["summary"] = summarise(results)
+        results["meta"]["wall_s"] = round(time.perf_counter() - started, 1)
+    console.print("[bold]5/5[/] report")
+    report(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(strip_private(results), ensure_ascii=False, indent=1,
+                                   default=_json_default), encoding="utf-8")
+    console.print(f"wrote {args.out} in {results['meta']['wall_s']} s")
+    return 0
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    return str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
