@@ -1,10 +1,31 @@
-"""Text normalisation shared by every stage."""
+"""Text normalisation for matching, shared by every stage.
+
+``normalize`` maps raw text to a canonical form — Simplified Chinese, half-width, lower case,
+no punctuation, Chinese numerals as digits — and remembers, for every output character, which
+characters of the raw text it came from, so a match found in normalised text points back at
+the words the speaker said. ``syllables`` turns normalised text into toneless pinyin, one
+syllable per Chinese character, for matching through ASR homophone errors.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 
 import opencc
+
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+           "七": 7, "八": 8, "九": 9}
+_UNITS = {"十": 10, "百": 100, "千": 1000}
+_BIG_UNITS = {"万": 10_000, "亿": 100_000_000}
+_NUMERAL_CHARS = "".join([*_DIGITS, *_UNITS, *_BIG_UNITS])
+# A lone numeral is a number only before a measure word (一倍, 三天); elsewhere 一 is a word
+# (一下, 一样, 统一) and stays as it is.
+_MEASURE_WORDS = set("倍天块元个号月日年分秒点岁件单次周台位折斤米层楼份张条笔趟遍成")
+_NUMERAL_RUN = re.compile(f"[{_NUMERAL_CHARS}]+")
 
 
 @lru_cache(maxsize=1)
@@ -15,3 +36,170 @@ def _t2s() -> opencc.OpenCC:
 def to_simplified(text: str) -> str:
     """Traditional → Simplified Chinese (Whisper often writes Mandarin in Traditional)."""
     return _t2s().convert(text)
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width ASCII forms (ＡＢＣ１２３！) and the ideographic space → plain ASCII."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if code == 0x3000:
+            out.append(" ")
+        elif 0xFF01 <= code <= 0xFF5E:
+            out.append(chr(code - 0xFEE0))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def numeral_value(numeral: str) -> int | None:
+    """Value of a Chinese numeral: 十二 → 12, 一百零五 → 105, 三万五千 → 35000, 两 → 2."""
+    if not numeral or any(c not in _NUMERAL_CHARS for c in numeral):
+        return None
+    if all(c in _DIGITS for c in numeral):  # positional: 一二三一五 is 12315
+        return int("".join(str(_DIGITS[c]) for c in numeral))
+    total = section = digit = 0
+    for char in numeral:
+        if char in _DIGITS:
+            digit = _DIGITS[char]
+        elif char in _UNITS:
+            section += (digit or 1) * _UNITS[char]
+            digit = 0
+        else:
+            total = (total + section + digit) * _BIG_UNITS[char]
+            section = digit = 0
+    return total + section + digit
+
+
+def _numeral_digits(run: str, next_char: str) -> str | None:
+    if len(run) == 1 and next_char not in _MEASURE_WORDS:
+        return None
+    if all(c in _DIGITS for c in run):  # digit by digit keeps leading zeros: 零一 → 01
+        return "".join(str(_DIGITS[c]) for c in run)
+    value = numeral_value(run)
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Canonical text plus, per character, the [start, end) span of raw text it came from."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    raw: str
+
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        """Raw-text span of normalised characters [start, end)."""
+        if start >= end:
+            return (0, 0)
+        return self.spans[start][0], self.spans[end - 1][1]
+
+    def raw_text(self, start: int, end: int) -> str:
+        a, b = self.raw_span(start, end)
+        return self.raw[a:b]
+
+
+def _is_punctuation(char: str) -> bool:
+    return unicodedata.category(char)[0] in "PS" and char not in "%+"
+
+
+def normalize(raw: str, numerals: bool = True) -> Normalized:
+    """Canonical form for matching; see the module docstring."""
+    # OpenCC and the width fold map character for character, so raw positions survive.
+    simplified = to_halfwidth(to_simplified(raw))
+    if len(simplified) != len(raw):  # a rare multi-character conversion: map coarsely
+        simplified = to_halfwidth(raw)
+    chars: list[str] = []
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(simplified):
+        char = simplified[i]
+        if numerals and char in _NUMERAL_CHARS:
+            run = _NUMERAL_RUN.match(simplified, i).group(0)  # type: ignore[union-attr]
+            nxt = simplified[i + len(run)] if i + len(run) < len(simplified) else ""
+            digits = _numeral_digits(run, nxt)
+            if digits is not None:
+                chars.extend(digits)
+                spans.extend([(i, i + len(run))] * len(digits))
+                i += len(run)
+                continue
+        if char.isspace() or _is_punctuation(char):
+            # Keep one space only between Latin words/digits; Chinese needs none.
+            if chars and chars[-1] != " " and chars[-1].isascii() and chars[-1].isalnum():
+                chars.append(" ")
+                spans.append((i, i + 1))
+        else:
+            chars.append(char.lower())
+            spans.append((i, i + 1))
+        i += 1
+    while chars and chars[-1] == " ":
+        chars.pop()
+        spans.pop()
+    # A space is only kept when Latin text follows it.
+    keep = [
+        k for k, c in enumerate(chars)
+        if c != " " or (k + 1 < len(chars) and chars[k + 1].isascii() and chars[k + 1].isalnum())
+    ]
+    return Normalized("".join(chars[k] for k in keep), tuple(spans[k] for k in keep), raw)
+
+
+def normalize_text(raw: str) -> str:
+    return normalize(raw).text
+
+
+@lru_cache(maxsize=1)
+def _jieba():  # type: ignore[no-untyped-def]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def tokens(raw: str) -> list[str]:
+    """Words of the normalised text (jieba for Chinese, whitespace for the rest)."""
+    return [t for t in _jieba().lcut(normalize_text(raw)) if t.strip()]
+
+
+# Initials and finals that Mandarin speakers from the south, and ASR, routinely confuse.
+_FUZZY_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n"), ("f", "h"), ("r", "l"))
+_FUZZY_FINALS = (("ang", "an"), ("eng", "en"), ("ing", "in"), ("iang", "ian"), ("uang", "uan"))
+
+
+def fuzzy_syllable(syllable: str) -> str:
+    """Fold a toneless pinyin syllable onto its confusable class (zhi → zi, ting → tin)."""
+    for long, short in _FUZZY_INITIALS:
+        if syllable.startswith(long):
+            syllable = short + syllable[len(long):]
+            break
+    for long, short in _FUZZY_FINALS:
+        if syllable.endswith(long):
+            return syllable[: -len(long)] + short
+    return syllable
+
+
+@dataclass(frozen=True)
+class Syllables:
+    """Pinyin of normalised text: one item per Chinese character, Latin word or digit."""
+
+    items: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]  # [start, end) in the normalised text
+
+    def folded(self) -> tuple[str, ...]:
+        return tuple(fuzzy_syllable(s) for s in self.items)
+
+
+def syllables(normalized: Normalized) -> Syllables:
+    from pypinyin import Style, lazy_pinyin
+
+    text = normalized.text
+    items: list[str] = []
+    spans: list[tuple[int, int]] = []
+    for match in re.finditer(r"[a-z]+|\d|[^\sa-z\d]", text):
+        piece = match.group(0)
+        if piece.isascii():
+            items.append(piece)
+        else:
+            items.append(lazy_pinyin(piece, style=Style.NORMAL, errors=lambda x: x)[0])
+        spans.append(match.span())
+    return Syllables(tuple(items), tuple(spans))

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+
+from pipeline.text import (
+    fuzzy_syllable,
+    normalize,
+    numeral_value,
+    syllables,
+    to_halfwidth,
+    to_simplified,
+    tokens,
+)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("您好，很高兴为您服务！", "您好很高兴为您服务"),
+    ("這不歸我管", "这不归我管"),
+    ("我要打一二三一五投诉", "我要打12315投诉"),
+    ("十二点到", "12点到"),
+    ("三倍赔偿", "3倍赔偿"),
+    ("一百零五块", "105块"),
+    ("两千元", "2000元"),
+    ("等一下", "等一下"),  # 一 as a word stays
+    ("统一处理", "统一处理"),
+    ("Ｈｅｌｌｏ，ＷＯＲＬＤ！ 123", "hello world 123"),
+    ("Thank you  for calling.", "thank you for calling"),
+])
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize(raw).text == expected
+
+
+def test_normalized_positions_point_back_at_raw_text() -> None:
+    n = normalize("好的，我要打一二三一五投诉！")
+    start = n.text.index("12315")
+    assert n.raw_text(start, start + 5) == "一二三一五"
+    assert n.raw_text(0, len(n.text)) == "好的，我要打一二三一五投诉"
+
+
+@pytest.mark.parametrize(("numeral", "value"), [
+    ("十", 10), ("十二", 12), ("二十", 20), ("一百零五", 105), ("三万五千", 35000),
+    ("两千", 2000), ("一二三一五", 12315), ("一亿", 100_000_000), ("abc", None),
+])
+def test_numeral_value(numeral: str, value: int | None) -> None:
+    assert numeral_value(numeral) == value
+
+
+def test_width_and_script() -> None:
+    assert to_halfwidth("ＡＢＣ　１２３") == "ABC 123"
+    assert to_simplified("請問還有甚麼可以幫您") == "请问还有甚么可以帮您"
+
+
+def test_homophones_share_pinyin() -> None:
+    # Real ASR confusions: 停滞 → 停制, 赔偿 → 陪偿.
+    assert syllables(normalize("停滞")).items == syllables(normalize("停制")).items
+    assert syllables(normalize("赔偿")).items == syllables(normalize("陪偿")).items
+    assert syllables(normalize("12315")).items == ("1", "2", "3", "1", "5")
+
+
+def test_fuzzy_syllables_fold_southern_accent_confusions() -> None:
+    assert fuzzy_syllable("zhi") == fuzzy_syllable("zi")
+    assert fuzzy_syllable("shang") == fuzzy_syllable("san")
+    assert fuzzy_syllable("ting") == fuzzy_syllable("tin")
+    assert fuzzy_syllable("nan") == fuzzy_syllable("lan")
+    assert fuzzy_syllable("ma") != fuzzy_syllable("mo")
+
+
+def test_tokens() -> None:
+    assert tokens("我的快递三天没更新了") == ["我", "的", "快递", "3", "天", "没", "更新", "了"]
