@@ -41,6 +41,31 @@ class SegmentSchema(pa.DataFrameModel):
 SEGMENT_COLUMNS = list(SegmentSchema.to_schema().columns)
 
 
+class TurnSchema(pa.DataFrameModel):
+    """One speaker's turn: consecutive segments merged across short pauses."""
+
+    call_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    idx: Series[int] = pa.Field(ge=0, unique=True)
+    speaker: Series[str] = pa.Field(isin=SPEAKERS)
+    start: Series[float] = pa.Field(ge=0, nullable=True)
+    end: Series[float] = pa.Field(ge=0, nullable=True)
+    text: Series[str]  # normalised for matching
+    raw_text: Series[str]  # as recognised / written
+    confidence: Series[float] = pa.Field(ge=0, le=1, nullable=True)
+
+    @pa.dataframe_check
+    def ends_after_start(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["start"].isna() | df["end"].isna() | (df["end"] >= df["start"])
+
+    class Config:
+        strict = True
+        coerce = True
+        ordered = True
+
+
+TURN_COLUMNS = list(TurnSchema.to_schema().columns)
+
+
 class CallSchema(pa.DataFrameModel):
     """A manifest row: one call to process, with what the centre knows about it."""
 
