@@ -60,7 +60,7 @@ HOTWORDS = " ".join(PHRASES)
 INITIAL_PROMPT = ("您好，很高兴为您服务。请问是快递物流、退款还是赔偿的问题？"
                   "投诉可以拨打12315，请提供订单号。感谢您的来电。")
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 # -- audio under test -----------------------------------------------------------------------
@@ -264,6 +264,25 @@ def leaks(item: Item, hyps: dict[str, str]) -> list[str]:
     return found
 
 
+def _trigrams(text: str) -> list[str]:
+    """Character 3-grams within each piece of text between punctuation and spaces."""
+    pieces = re.split(r"[^\w]+|_", to_simplified(text).lower())
+    return [p[i:i + 3] for p in pieces for i in range(len(p) - 2)]
+
+
+VOCAB_TRIGRAMS = frozenset(_trigrams(f"{HOTWORDS} {INITIAL_PROMPT}"))
+
+
+def leaked_trigrams(item: Item, hyps: dict[str, str]) -> list[str]:
+    """Output 3-grams copied from the vocabulary text and absent from the reference.
+
+    Catches partial copies of the prompt (a rephrased sentence) that whole phrases miss.
+    """
+    spoken = set(_trigrams(" ".join((item.references or {}).values())))
+    return [g for g in _trigrams(" ".join(hyps.values()))
+            if g in VOCAB_TRIGRAMS and g not in spoken]
+
+
 # -- timing ---------------------------------------------------------------------------------
 
 @dataclass
@@ -282,42 +301,74 @@ def base_options(item: Item, **changes: Any) -> TranscribeOptions:
     return replace(TranscribeOptions(language=item.language, layout=item.layout), **changes)
 
 
-def callqa_once(ctx: Context, path: Path, options: TranscribeOptions) -> tuple[float, Any]:
+@dataclass(frozen=True)
+class Run:
+    wall_s: float
+    cpu_s: float  # this process, all threads: less sensitive to other load than wall time
+    result: Any
+
+
+def measure(fn: Callable[[], Any]) -> Run:
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return Run(time.perf_counter() - wall, time.process_time() - cpu, result)
+
+
+def callqa_once(ctx: Context, path: Path, options: TranscribeOptions) -> Run:
     """One full, uncached callqa transcription: a fresh empty cache folder every call."""
     ctx.transcriber.cache = DiskCache(Path(tempfile.mkdtemp(dir=ctx.scratch)))
-    started = time.perf_counter()
-    result = ctx.transcriber.transcribe_file(path, options=options)
-    elapsed = time.perf_counter() - started
-    assert not result.cached
-    return elapsed, result
+    run = measure(partial(ctx.transcriber.transcribe_file, path, options=options))
+    assert not run.result.cached
+    return run
 
 
-def bare_once(ctx: Context, path: Path, options: TranscribeOptions) -> tuple[float, Any]:
+def bare_once(ctx: Context, path: Path, options: TranscribeOptions) -> Run:
     """faster-whisper on the file path, same settings, consuming every segment."""
-    started = time.perf_counter()
-    segments, _ = ctx.bare.transcribe(
+    return measure(partial(_bare, ctx.bare, path, options))
+
+
+def _bare(model: Any, path: Path, options: TranscribeOptions) -> list[str]:
+    segments, _ = model.transcribe(
         str(path), language=options.language, beam_size=options.beam_size,
         vad_filter=options.vad,
         vad_parameters={"min_silence_duration_ms": options.vad_min_silence_ms,
                         "speech_pad_ms": options.vad_speech_pad_ms},
         condition_on_previous_text=options.condition_on_previous_text,
     )
-    texts = [segment.text for segment in segments]
-    return time.perf_counter() - started, texts
+    return [segment.text for segment in segments]
 
 
-def interleave(
-    runs: dict[str, Callable[[], tuple[float, Any]]], repeats: int
-) -> tuple[dict[str, list[float]], dict[str, Any]]:
+@dataclass
+class Series:
+    """Repeated runs of one variant: wall and CPU seconds, and the last result."""
+
+    wall: list[float]
+    cpu: list[float]
+    last: Any = None
+
+    @property
+    def wall_s(self) -> float:
+        return median(self.wall)
+
+    @property
+    def cpu_s(self) -> float:
+        return median(self.cpu)
+
+    def as_json(self) -> dict[str, list[float]]:
+        return {"wall": self.wall, "cpu": self.cpu}
+
+
+def interleave(runs: dict[str, Callable[[], Run]], repeats: int) -> dict[str, Series]:
     """Run the variants in turn, reversing the order every repetition (A B, B A, ...)."""
     names = list(runs)
-    times: dict[str, list[float]] = {name: [] for name in names}
-    last: dict[str, Any] = {}
+    series = {name: Series([], []) for name in names}
     for rep in range(repeats):
         for name in names if rep % 2 == 0 else names[::-1]:
-            elapsed, last[name] = runs[name]()
-            times[name].append(round(elapsed, 4))
-    return times, last
+            run = runs[name]()
+            series[name].wall.append(round(run.wall_s, 4))
+            series[name].cpu.append(round(run.cpu_s, 4))
+            series[name].last = run.result
+    return series
 
 
 def median(values: Sequence[float]) -> float:
@@ -335,47 +386,42 @@ def bench_overhead(ctx: Context, items: Sequence[Item]) -> dict[str, Any]:
     rows = []
     for item in items:
         options = base_options(item)
-        times, last = interleave({
+        runs = interleave({
             "callqa": partial(callqa_once, ctx, item.path, options),
             "bare": partial(bare_once, ctx, item.path, options),
         }, ctx.repeats)
-        callqa_text = " ".join(last["callqa"].segments["text"])
-        bare_text = " ".join(t.strip() for t in last["bare"] if t.strip())
-        if item.language == "zh":
-            bare_text = to_simplified(bare_text)
+        callqa, bare = runs["callqa"], runs["bare"]
+        bare_text = " ".join(t.strip() for t in bare.last)
         rows.append({
             "file": item.name, "duration_s": round(item.duration_s, 2),
-            "callqa_s": median(times["callqa"]), "bare_s": median(times["bare"]),
-            "ratio": ratio(median(times["callqa"]), median(times["bare"])),
-            "same_text": callqa_text.replace(" ", "") == bare_text.replace(" ", ""),
-            "times": times, "_result": last["callqa"],
+            "callqa_s": callqa.wall_s, "bare_s": bare.wall_s,
+            "ratio": ratio(callqa.wall_s, bare.wall_s),
+            "callqa_cpu_s": callqa.cpu_s, "bare_cpu_s": bare.cpu_s,
+            "cpu_ratio": ratio(callqa.cpu_s, bare.cpu_s),
+            "same_words": normalise(" ".join(callqa.last.segments["text"]), item.language)
+            == normalise(bare_text, item.language),
+            "callqa": callqa.as_json(), "bare": bare.as_json(), "_result": callqa.last,
         })
-    total_callqa = sum(r["callqa_s"] for r in rows)
-    total_bare = sum(r["bare_s"] for r in rows)
-    return {"rows": rows, "callqa_s": round(total_callqa, 4), "bare_s": round(total_bare, 4),
-            "ratio": ratio(total_callqa, total_bare), "breakdown": overhead_breakdown(ctx, items)}
+    totals = {k: round(sum(r[k] for r in rows), 4)
+              for k in ("callqa_s", "bare_s", "callqa_cpu_s", "bare_cpu_s")}
+    return {"rows": rows, **totals, "ratio": ratio(totals["callqa_s"], totals["bare_s"]),
+            "cpu_ratio": ratio(totals["callqa_cpu_s"], totals["bare_cpu_s"]),
+            "breakdown": overhead_breakdown(ctx, items)}
 
 
 def overhead_breakdown(ctx: Context, items: Sequence[Item]) -> list[dict[str, Any]]:
     """Where callqa's extra time goes: file loading and checks vs faster-whisper's decode."""
     from faster_whisper.audio import decode_audio
 
-    def load(path: Path) -> tuple[float, Any]:
-        started = time.perf_counter()
-        recording = audio_io.load(path, "mono", ctx.transcriber.settings.audio)
-        return time.perf_counter() - started, recording
-
-    def fw_decode(path: Path) -> tuple[float, Any]:
-        started = time.perf_counter()
-        decode_audio(str(path))
-        return time.perf_counter() - started, None
-
+    settings = ctx.transcriber.settings.audio
     rows = []
     for item in items:
-        times, _ = interleave({"callqa_load": partial(load, item.path),
-                               "fw_decode": partial(fw_decode, item.path)}, 3 * ctx.repeats)
-        rows.append({"file": item.name, "callqa_load_s": median(times["callqa_load"]),
-                     "fw_decode_s": median(times["fw_decode"])})
+        runs = interleave({
+            "callqa_load": partial(measure, partial(audio_io.load, item.path, "mono", settings)),
+            "fw_decode": partial(measure, partial(decode_audio, str(item.path))),
+        }, 3 * ctx.repeats)
+        rows.append({"file": item.name, "callqa_load_s": runs["callqa_load"].wall_s,
+                     "fw_decode_s": runs["fw_decode"].wall_s})
     return rows
 
 
@@ -384,9 +430,7 @@ def frame_cost(results: Sequence[Transcription]) -> float:
     times = []
     for result in results:
         rows = result.segments.drop(columns="call_id").to_dict("records")
-        started = time.perf_counter()
-        _segments_frame("x", rows)
-        times.append(time.perf_counter() - started)
+        times.append(measure(partial(_segments_frame, "x", rows)).wall_s)
     return median(times)
 
 
@@ -396,21 +440,26 @@ def bench_stereo(ctx: Context, items: Sequence[Item]) -> dict[str, Any]:
     for item in items:
         recording = audio_io.load(item.path, item.layout)
         mix = write_wav(ctx.scratch / f"{item.name}_mix.wav", recording.mixdown())
-        times, last = interleave({
+        runs = interleave({
             "stereo": partial(callqa_once, ctx, item.path, base_options(item)),
             "mono_mix": partial(callqa_once, ctx, mix, base_options(item, layout="mono")),
         }, ctx.repeats_for(item))
-        mixed = " ".join(speaker_texts(last["mono_mix"]).values())
+        stereo, mono = runs["stereo"], runs["mono_mix"]
+        mixed = " ".join(speaker_texts(mono.last).values())
         rows.append({
             "file": item.name, "duration_s": round(item.duration_s, 2),
-            "stereo_s": median(times["stereo"]), "mono_mix_s": median(times["mono_mix"]),
-            "ratio": ratio(median(times["stereo"]), median(times["mono_mix"])),
-            "mix_score": mix_score(item, mixed), "times": times, "_result": last["stereo"],
+            "stereo_s": stereo.wall_s, "mono_mix_s": mono.wall_s,
+            "ratio": ratio(stereo.wall_s, mono.wall_s),
+            "stereo_cpu_s": stereo.cpu_s, "mono_mix_cpu_s": mono.cpu_s,
+            "cpu_ratio": ratio(stereo.cpu_s, mono.cpu_s),
+            "mix_score": mix_score(item, mixed), "mix_text": mixed,
+            "stereo": stereo.as_json(), "mono_mix": mono.as_json(), "_result": stereo.last,
         })
-    stereo = sum(r["stereo_s"] for r in rows)
-    mono = sum(r["mono_mix_s"] for r in rows)
-    return {"rows": rows, "stereo_s": round(stereo, 4), "mono_mix_s": round(mono, 4),
-            "ratio": ratio(stereo, mono) if rows else None}
+    totals = {k: round(sum(r[k] for r in rows), 4)
+              for k in ("stereo_s", "mono_mix_s", "stereo_cpu_s", "mono_mix_cpu_s")}
+    return {"rows": rows, **totals,
+            "ratio": ratio(totals["stereo_s"], totals["mono_mix_s"]) if rows else None,
+            "cpu_ratio": ratio(totals["stereo_cpu_s"], totals["mono_mix_cpu_s"]) if rows else None}
 
 
 def mix_score(item: Item, hyp: str) -> dict[str, Any] | None:
@@ -427,23 +476,25 @@ def bench_batched(ctx: Context, items: Sequence[Item]) -> list[dict[str, Any]]:
     """Section 5: BatchedInferencePipeline vs sequential decoding, Mandarin only."""
     rows = []
     for item in items:
-        times, last = interleave({
+        runs = interleave({
             "sequential": partial(callqa_once, ctx, item.path, base_options(item, batched=False)),
             "batched": partial(callqa_once, ctx, item.path, base_options(item, batched=True)),
         }, ctx.repeats_for(item))
         row: dict[str, Any] = {"file": item.name, "duration_s": round(item.duration_s, 2)}
-        for mode in ("sequential", "batched"):
-            hyps = speaker_texts(last[mode])
+        for mode, series in runs.items():
+            hyps = speaker_texts(series.last)
             row[mode] = {
-                "time_s": median(times[mode]), "times": times[mode],
+                "time_s": series.wall_s, "cpu_s": series.cpu_s, **series.as_json(),
                 "chars": len(normalise("".join(hyps.values()), "zh")),
                 "score": score(item, hyps) if item.scored else None,
                 "text": hyps,
             }
         seq, bat = row["sequential"], row["batched"]
         row["time_ratio"] = ratio(bat["time_s"], seq["time_s"])
-        row["drops_content"] = bat["chars"] < 0.9 * seq["chars"] or (
-            bool(seq["score"]) and bat["score"]["rate"] > seq["score"]["rate"] + 0.05)
+        row["char_ratio"] = ratio(bat["chars"], seq["chars"])
+        row["drops_content"] = bat["chars"] < 0.9 * seq["chars"]
+        row["less_accurate"] = bool(seq["score"]) and (
+            bat["score"]["rate"] > seq["score"]["rate"] + 0.05)
         rows.append(row)
     return rows
 
@@ -461,11 +512,12 @@ def bench_vocabulary(ctx: Context, items: Sequence[Item]) -> list[dict[str, Any]
     for item in items:
         row: dict[str, Any] = {"file": item.name, "language": item.language}
         for mode, vocab in VOCAB_MODES.items():
-            elapsed, result = callqa_once(ctx, item.path, base_options(item, **vocab))
-            hyps = speaker_texts(result)
-            row[mode] = {"time_s": round(elapsed, 4), "text": hyps,
+            run = callqa_once(ctx, item.path, base_options(item, **vocab))
+            hyps = speaker_texts(run.result)
+            row[mode] = {"time_s": round(run.wall_s, 4), "text": hyps,
                          "score": score(item, hyps) if item.scored else None,
-                         "leaks": leaks(item, hyps)}
+                         "leaks": leaks(item, hyps),
+                         "leaked_trigrams": leaked_trigrams(item, hyps)}
         rows.append(row)
     return rows
 
@@ -487,11 +539,14 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
 
 def report(results: dict[str, Any]) -> None:
     over = results["overhead"]
-    _table(f"1. callqa vs bare faster-whisper (median of {results['meta']['repeats']}, mono)",
-           ["file", "audio s", "callqa s", "bare s", "ratio", "same text"],
-           [(r["file"], r["duration_s"], r["callqa_s"], r["bare_s"], r["ratio"], r["same_text"])
+    _table(f"1. callqa vs bare faster-whisper, mono (median of {results['meta']['repeats']})",
+           ["file", "audio s", "callqa s", "bare s", "ratio", "callqa cpu s", "bare cpu s",
+            "cpu ratio", "same words"],
+           [(r["file"], r["duration_s"], r["callqa_s"], r["bare_s"], r["ratio"],
+             r["callqa_cpu_s"], r["bare_cpu_s"], r["cpu_ratio"], r["same_words"])
             for r in over["rows"]]
-           + [("TOTAL (sum of medians)", "", over["callqa_s"], over["bare_s"], over["ratio"], "")])
+           + [("TOTAL (sum of medians)", "", over["callqa_s"], over["bare_s"], over["ratio"],
+               over["callqa_cpu_s"], over["bare_cpu_s"], over["cpu_ratio"], "")])
     _table("1b. where the overhead goes (median s)",
            ["file", "callqa load+checks+sha256", "faster-whisper decode_audio"],
            [(r["file"], r["callqa_load_s"], r["fw_decode_s"]) for r in over["breakdown"]]
@@ -502,30 +557,33 @@ def report(results: dict[str, Any]) -> None:
             for r in results["rtf"]])
     st = results["stereo"]
     _table("3. dual-channel vs mono mix (callqa, median)",
-           ["file", "audio s", "stereo s", "mono mix s", "ratio", "mix transcript"],
+           ["file", "audio s", "stereo s", "mono mix s", "ratio", "cpu ratio", "mix transcript"],
            [(r["file"], r["duration_s"], r["stereo_s"], r["mono_mix_s"], r["ratio"],
-             _fmt_score(r["mix_score"])) for r in st["rows"]]
-           + [("TOTAL (sum of medians)", "", st["stereo_s"], st["mono_mix_s"], st["ratio"], "")])
+             r["cpu_ratio"], _fmt_score(r["mix_score"])) for r in st["rows"]]
+           + [("TOTAL (sum of medians)", "", st["stereo_s"], st["mono_mix_s"], st["ratio"],
+               st["cpu_ratio"], "")])
     _table("4. accuracy (callqa defaults, sequential, no vocabulary)",
            ["file", "score", "per channel", "hypothesis"],
            [(r["file"], _fmt_score(r["score"]) + ("" if r["scored"] else " (report only)"),
              r["per_speaker"], r["text"][:70]) for r in results["accuracy"]])
     _table("5. batched vs sequential, Mandarin (callqa)",
            ["file", "audio s", "seq score", "batched score", "seq chars", "batched chars",
-            "seq s", "batched s", "time ratio", "drops?"],
+            "seq s", "batched s", "time ratio", "drops?", "worse?"],
            [(r["file"], r["duration_s"], _fmt_score(r["sequential"]["score"]),
              _fmt_score(r["batched"]["score"]), r["sequential"]["chars"], r["batched"]["chars"],
              r["sequential"]["time_s"], r["batched"]["time_s"], r["time_ratio"],
-             r["drops_content"]) for r in results["batched"]])
-    _table("6. domain vocabulary: score and leaked phrases (not in the reference)",
+             r["drops_content"], r["less_accurate"]) for r in results["batched"]])
+    _table("6. domain vocabulary: score; leaked phrases / copied 3-grams (not in the reference)",
            ["file", *(f"{m} score" for m in VOCAB_MODES), *(f"{m} leaks" for m in VOCAB_MODES)],
            [(r["file"], *(_fmt_score(r[m]["score"]) for m in VOCAB_MODES),
-             *(len(r[m]["leaks"]) for m in VOCAB_MODES)) for r in results["vocabulary"]])
+             *(f"{len(r[m]['leaks'])} / {len(r[m]['leaked_trigrams'])}" for m in VOCAB_MODES))
+            for r in results["vocabulary"]])
     for r in results["vocabulary"]:
         for mode in VOCAB_MODES:
-            if r[mode]["leaks"]:
-                console.print(f"  leak {r['file']} [{mode}]: {r[mode]['leaks']} -> "
-                              f"{''.join(r[mode]['text'].values())[:80]!r}")
+            if r[mode]["leaks"] or r[mode]["leaked_trigrams"]:
+                console.print(f"  leak {r['file']} [{mode}]: {r[mode]['leaks']} "
+                              f"{r[mode]['leaked_trigrams']} -> "
+                              f"{' | '.join(r[mode]['text'].values())[:90]!r}")
     console.print(results["summary"])
 
 
@@ -551,11 +609,16 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
     vocab = results["vocabulary"]
     return {
         "overhead_ratio": results["overhead"]["ratio"],
+        "overhead_cpu_ratio": results["overhead"]["cpu_ratio"],
         "overhead_goal_met": results["overhead"]["ratio"] <= 1.05,
         "stereo_ratio": results["stereo"]["ratio"],
+        "stereo_cpu_ratio": results["stereo"]["cpu_ratio"],
         "stereo_goal_met": (results["stereo"]["ratio"] or 99) <= 1.2,
         "batched_drops_content_on": [r["file"] for r in batched if r["drops_content"]],
-        "leaks": {m: sum(len(r[m]["leaks"]) for r in vocab) for m in VOCAB_MODES},
+        "batched_less_accurate_on": [r["file"] for r in batched if r["less_accurate"]],
+        "leaked_phrases": {m: sum(len(r[m]["leaks"]) for r in vocab) for m in VOCAB_MODES},
+        "leaked_trigrams": {m: sum(len(r[m]["leaked_trigrams"]) for r in vocab)
+                            for m in VOCAB_MODES},
     }
 
 

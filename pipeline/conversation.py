@@ -8,6 +8,7 @@ speech rate, per call and per role. Chat logs without times get ``None`` for tim
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -258,7 +259,7 @@ def _response_latencies(turns: pd.DataFrame) -> list[float]:
     """Customer stops → agent starts, for every customer turn the agent answers next."""
     latencies = []
     rows = list(turns.itertuples(index=False))
-    for current, following in zip(rows, rows[1:], strict=False):
+    for current, following in itertools.pairwise(rows):
         if current.speaker == "customer" and following.speaker == "agent":
             latencies.append(round(max(0.0, following.start - current.end), 3))
     return latencies

@@ -20,7 +20,8 @@ def turns(*segments: dict) -> pd.DataFrame:
 
 
 def test_consecutive_segments_merge_across_short_pauses() -> None:
-    t = turns(seg("agent", 0.5, 2.5, "您好，很高兴为您服务"), seg("agent", 2.8, 4.0, "请问有什么可以帮您"),
+    t = turns(seg("agent", 0.5, 2.5, "您好，很高兴为您服务"),
+              seg("agent", 2.8, 4.0, "请问有什么可以帮您"),
               seg("customer", 5.0, 8.0, "我的快递三天没更新了"))
     assert list(t.speaker) == ["agent", "customer"]
     assert t.loc[0, "start"] == 0.5 and t.loc[0, "end"] == 4.0
