@@ -173,6 +173,155 @@ def _print_transcript(console: Console, document: dict[str, Any], elapsed: float
         console.print(f"  [dim]{span}[/]  [{colour}]{label:<12}[/] {turn['text']}")
 
 
+# -- score -------------------------------------------------------------------------------------
+
+
+@app.command()
+def score(
+    inputs: Annotated[list[Path] | None, typer.Argument(
+        help="Recordings (transcribed first) or transcript JSON files.")] = None,
+    manifest: Annotated[Path | None, typer.Option(
+        help="Manifest CSV: per-call source, layout, language, rating and NPS.")] = None,
+    rubric: Annotated[str | None, typer.Option(
+        help="Rubric name (ecommerce-zh, ecommerce-en) or YAML path; default by language.")
+    ] = None,
+    language: Annotated[str | None, typer.Option(help=LANGUAGE_HELP)] = None,
+    layout: Annotated[str | None, typer.Option(help=LAYOUT_HELP)] = None,
+    model: Annotated[str | None, typer.Option(help="ASR model for recordings.")] = None,
+    json_out: Annotated[str | None, typer.Option(
+        "--json", help="Write the inspection with its item results: a directory, a .json file "
+        "for one input, or - for stdout.")] = None,
+    quiet: Annotated[bool, typer.Option(help="Do not print the scorecards.")] = False,
+) -> None:
+    """Score calls against a QA rubric: a scorecard with evidence and times per item."""
+    from pipeline import scorecard
+
+    jobs = [scorecard.ScoreJob(path.stem, path) for path in inputs or []]
+    failures: list[str] = []
+    if manifest is not None:
+        try:
+            read_jobs, problems = scorecard.jobs_from_manifest(manifest)
+        except CallqaError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+        jobs.extend(read_jobs)
+        for problem in problems:
+            failures.append(f"{manifest}: {problem}")
+            err.print(f"[red]skipped:[/] {failures[-1]}")
+    if not jobs and not failures:
+        err.print("[red]nothing to score:[/] give INPUT files or --manifest")
+        raise typer.Exit(2)
+    to_stdout = json_out == "-"
+    shown = err if to_stdout else out
+    try:
+        scorer = scorecard.Scorer(get_settings(), rubric=rubric, model=model,
+                                  language=language, layout=layout)
+    except CallqaError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=len(jobs) < 2,
+    ) as progress:
+        task = progress.add_task("scoring", total=len(jobs))
+        for job in jobs:
+            progress.update(task, description=f"scoring {job.source.name}")
+            try:
+                card = scorer.score(job)
+            except CallqaError as exc:
+                failures.append(str(exc) if str(job.source) in str(exc)
+                                else f"{job.source}: {exc}")
+                err.print(f"[red]failed:[/] {failures[-1]}")
+            else:
+                if json_out:
+                    _write_result(scorecard.to_json(card), card.inspection["call_id"], json_out,
+                                  single=len(jobs) == 1)
+                if not quiet:
+                    scorecard.print_scorecard(shown, card)
+            progress.advance(task)
+    if failures:
+        err.print(f"[red]{len(failures)} input(s) failed[/]")
+        raise typer.Exit(1)
+
+
+def _write_result(document: dict[str, Any], call_id: str, target: str, single: bool) -> None:
+    from pipeline.fsutil import write_json
+
+    if target == "-":
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    path = Path(target)
+    if not (single and path.suffix == ".json"):
+        path = path / f"{call_id}.json"
+    write_json(path, document)
+
+
+# -- rubric ------------------------------------------------------------------------------------
+
+rubric_app = typer.Typer(help="Check and backtest QA rubrics.", no_args_is_help=True)
+app.add_typer(rubric_app, name="rubric")
+
+
+@rubric_app.command("check")
+def rubric_check(file: Annotated[str, typer.Argument(help="Rubric YAML or bundled name.")]
+                 ) -> None:
+    """Validate a rubric and print its items."""
+    from rich.table import Table
+
+    from pipeline import rubric as rubric_mod
+
+    try:
+        loaded = rubric_mod.load(file)
+    except CallqaError as exc:
+        err.print(f"[red]invalid:[/] {exc}")
+        raise typer.Exit(1) from exc
+    out.print(f"[bold]{loaded.id}[/] v{loaded.version} · {loaded.language} · hash "
+              f"{loaded.content_hash} · {len(loaded.items)} items · {loaded.max_points:g} points")
+    table = Table("item", "section", "points", "fatal", "rule", "description")
+    for item in loaded.items:
+        rule = ("applies if " + item.applies_if.key + "; " if item.applies_if else "") + (
+            f"pass if {item.pass_if.key}" if item.pass_if else f"fail if {item.fail_if.key}")
+        table.add_row(item.id, item.section, f"{item.points:g}", "yes" if item.fatal else "",
+                      rule, item.description)
+    out.print(table)
+
+
+@rubric_app.command("test")
+def rubric_test(
+    file: Annotated[str, typer.Argument(help="Rubric YAML or bundled name.")],
+    cases: Annotated[Path, typer.Option(help="Directory of transcript JSON cases with "
+                                        "expected outcomes.")],
+) -> None:
+    """Backtest a rubric: per-item precision/recall and the disagreeing cases."""
+    from rich.table import Table
+
+    from pipeline import rubric as rubric_mod
+    from pipeline.backtest import backtest
+
+    try:
+        report = backtest(rubric_mod.load(file), cases)
+    except CallqaError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{100 * value:.0f}%"
+
+    table = Table("item", "cases", "agreement", "fail precision", "fail recall",
+                  title=f"{report.rubric_id}: {report.cases} cases")
+    for stats in report.items.values():
+        if stats.cases:
+            table.add_row(stats.item_id, str(stats.cases), pct(stats.agreement),
+                          pct(stats.precision), pct(stats.recall))
+    out.print(table)
+    for d in report.disagreements:
+        out.print(f"[yellow]disagree[/] {d.case} · {d.item_id}: expected {d.expected}, "
+                  f"rubric says {d.actual} — {d.note}")
+    if not report.disagreements:
+        out.print("[green]all expected outcomes agree[/]")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -77,6 +77,19 @@ class AudioSettings(BaseModel):
     duplicate_channel_correlation: float = Field(0.98, gt=0, le=1)
 
 
+class ScoringSettings(BaseModel):
+    """The users' own scorecard: customer rating 40 %, QA 30 %, NPS 30 %."""
+
+    weight_rating: float = Field(0.4, ge=0)
+    weight_qa: float = Field(0.3, ge=0)
+    weight_nps: float = Field(0.3, ge=0)
+    review_below: float = Field(60.0, ge=0, le=100, description="flag calls scoring under this")
+    default_rubric: str = "ecommerce-zh"
+    rubric_by_language: dict[str, str] = Field(
+        default_factory=lambda: {"zh": "ecommerce-zh", "en": "ecommerce-en"}
+    )
+
+
 def _default_home() -> Path:
     return Path.home() / ".cache" / "callqa"
 
@@ -91,6 +104,7 @@ class Settings(BaseSettings):
     default_layout: ChannelLayout = "stereo_agent_left"
     asr: AsrSettings = Field(default_factory=AsrSettings)
     audio: AudioSettings = Field(default_factory=AudioSettings)
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
 
     @field_validator("home")
     @classmethod

@@ -65,6 +65,76 @@ class TurnSchema(pa.DataFrameModel):
 
 TURN_COLUMNS = list(TurnSchema.to_schema().columns)
 
+OUTCOMES = ("pass", "fail", "na")
+
+
+class ItemResultSchema(pa.DataFrameModel):
+    """One rubric item judged on one call, with the evidence that decided it."""
+
+    call_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    rubric_id: Series[str]
+    rubric_version: Series[int] = pa.Field(ge=1)
+    rubric_hash: Series[str] = pa.Field(str_length=16)
+    item_id: Series[str]
+    section: Series[str]
+    outcome: Series[str] = pa.Field(isin=OUTCOMES)
+    points: Series[float] = pa.Field(ge=0)
+    max_points: Series[float] = pa.Field(ge=0)
+    fatal: Series[bool]
+    evidence: Series[object]  # list of {idx, start, end, text, why}
+    note: Series[str]
+
+    @pa.dataframe_check
+    def points_within_max(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["points"] <= df["max_points"]
+
+    @pa.dataframe_check
+    def judged_items_have_evidence(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["outcome"] == "na") | df["evidence"].map(lambda e: len(e) > 0)
+
+    @pa.dataframe_check
+    def only_failures_are_fatal(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~df["fatal"] | (df["outcome"] == "fail")
+
+    class Config:
+        strict = True
+        coerce = True
+        ordered = True
+
+
+ITEM_RESULT_COLUMNS = list(ItemResultSchema.to_schema().columns)
+INSPECTION_STATUSES = ("scored", "failed", "reviewed")
+
+
+class InspectionSchema(pa.DataFrameModel):
+    """The scored record of one call under one rubric and one set of model versions."""
+
+    call_id: Series[str] = pa.Field(str_length={"min_value": 1})
+    rubric_id: Series[str]
+    rubric_version: Series[int] = pa.Field(ge=1)
+    rubric_hash: Series[str] = pa.Field(str_length=16)
+    model_versions: Series[object]  # {"asr": "base:...", ...}
+    score: Series[float] = pa.Field(ge=0, le=100, nullable=True)
+    fatal: Series[bool]
+    composite: Series[float] = pa.Field(ge=0, le=100, nullable=True)
+    composite_basis: Series[str]
+    risk_score: Series[float] = pa.Field(ge=0, le=1, nullable=True)
+    risk_level: Series[str] = pa.Field(isin=("low", "medium", "high"), nullable=True)
+    risk_reasons: Series[object]
+    flags: Series[object]  # list of why the call needs review
+    status: Series[str] = pa.Field(isin=INSPECTION_STATUSES)
+    failure_reason: Series[str] = pa.Field(nullable=True)
+    created_at: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs={"unit": "us", "tz": "UTC"})
+
+    @pa.dataframe_check
+    def fatal_scores_zero(cls, df: pd.DataFrame) -> Series[bool]:
+        return ~df["fatal"] | (df["score"] == 0)
+
+    class Config:
+        strict = True
+        coerce = True
+        ordered = True
+
 
 class CallSchema(pa.DataFrameModel):
     """A manifest row: one call to process, with what the centre knows about it."""

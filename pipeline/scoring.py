@@ -1,0 +1,151 @@
+"""From a transcript to a scored inspection: QA score, fatal items, composite, flags.
+
+QA score: points earned over points available on the items that apply (``na`` items are out
+of the denominator), 0-100. A fatal failure sets the score to 0 and flags the call.
+
+Composite: the users' scorecard, customer rating 40 % + QA 30 % + NPS 30 % by default, each on
+0-100 (rating 1-5 → 0-100, NPS 0-10 → 0-100). A missing rating or NPS is left out and the
+weights of what is present are rescaled to sum to one; ``composite_basis`` records which
+components were used, so two composites are comparable only with the same basis.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from pipeline.conditions import CallContext
+from pipeline.config import ScoringSettings
+from pipeline.conversation import ConversationMetrics, measure, turns_from_document
+from pipeline.rubric import ItemJudgement, Rubric, evaluate
+from pipeline.schemas import ITEM_RESULT_COLUMNS, InspectionSchema, ItemResultSchema
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What the centre knows about a call besides its words (manifest columns)."""
+
+    customer_rating: float | None = None  # 1-5
+    nps: float | None = None  # 0-10
+    model_versions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    inspection: dict[str, Any]  # one InspectionSchema row
+    items: pd.DataFrame  # ItemResultSchema rows
+    turns: pd.DataFrame
+    metrics: ConversationMetrics
+    judgements: list[ItemJudgement]
+
+
+def qa_score(judgements: list[ItemJudgement]) -> tuple[float, bool]:
+    """(score 0-100, fatal) over the items that apply."""
+    fatal = any(j.fatal for j in judgements)
+    applicable = [j for j in judgements if j.outcome != "na" and j.item.points > 0]
+    available = sum(j.item.points for j in applicable)
+    earned = sum(j.points for j in applicable)
+    score = 100.0 if available == 0 else 100.0 * earned / available
+    return (0.0 if fatal else round(score, 2)), fatal
+
+
+def composite(qa: float | None, rating: float | None, nps: float | None,
+              settings: ScoringSettings | None = None) -> tuple[float | None, str]:
+    """Weighted composite over the components present, and which ones they were."""
+    settings = settings or ScoringSettings()
+    parts: dict[str, tuple[float, float]] = {}
+    if _present(rating):
+        parts["rating"] = ((float(rating) - 1) / 4 * 100, settings.weight_rating)
+    if _present(qa):
+        parts["qa"] = (float(qa), settings.weight_qa)
+    if _present(nps):
+        parts["nps"] = (float(nps) * 10, settings.weight_nps)
+    total_weight = sum(weight for _, weight in parts.values())
+    if not parts or total_weight == 0:
+        return None, "none"
+    value = sum(v * w for v, w in parts.values()) / total_weight
+    return round(value, 2), "+".join(parts)
+
+
+def _present(value: float | None) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | None = None,
+                   settings: ScoringSettings | None = None,
+                   labels: pd.DataFrame | None = None,
+                   duration_s: float | None = None) -> Scorecard:
+    """Judge one transcript JSON against ``rubric``."""
+    facts = facts or CallFacts()
+    settings = settings or ScoringSettings()
+    turns = turns_from_document(document)
+    language = str(document.get("language", rubric.language))
+    duration = duration_s or (document.get("audio") or {}).get("duration_s")
+    metrics = measure(turns, language, duration)
+    if labels is None:
+        labels = labels_from_document(document)
+    ctx = CallContext(str(document["call_id"]), language, turns, metrics, labels)
+    judgements = evaluate(rubric, ctx)
+    score, fatal = qa_score(judgements)
+    value, basis = composite(score, facts.customer_rating, facts.nps, settings)
+    flags = [f"fatal:{j.item.id}" for j in judgements if j.fatal]
+    if not fatal and score < settings.review_below:
+        flags.append(f"low_score:{score:g}<{settings.review_below:g}")
+    inspection = {
+        "call_id": ctx.call_id,
+        "rubric_id": rubric.id,
+        "rubric_version": rubric.version,
+        "rubric_hash": rubric.content_hash,
+        "model_versions": dict(facts.model_versions),
+        "score": score,
+        "fatal": fatal,
+        "composite": value,
+        "composite_basis": basis,
+        "risk_score": None,
+        "risk_level": None,
+        "risk_reasons": [],
+        "flags": flags,
+        "status": "scored",
+        "failure_reason": None,
+        "created_at": pd.Timestamp(datetime.now(UTC)),
+    }
+    InspectionSchema.validate(pd.DataFrame([inspection]))
+    items = item_rows(ctx.call_id, rubric, judgements)
+    return Scorecard(inspection, items, turns, metrics, judgements)
+
+
+def item_rows(call_id: str, rubric: Rubric, judgements: list[ItemJudgement]) -> pd.DataFrame:
+    rows = [
+        {
+            "call_id": call_id, "rubric_id": rubric.id, "rubric_version": rubric.version,
+            "rubric_hash": rubric.content_hash, "item_id": j.item.id,
+            "section": j.item.section, "outcome": j.outcome, "points": j.points,
+            "max_points": j.item.points, "fatal": j.fatal,
+            "evidence": [e.as_dict() for e in j.evidence], "note": j.note,
+        }
+        for j in judgements
+    ]
+    return ItemResultSchema.validate(pd.DataFrame(rows, columns=ITEM_RESULT_COLUMNS))
+
+
+def labels_from_document(document: dict[str, Any]) -> pd.DataFrame | None:
+    """Labels written into the transcript (``turns[i].labels: {label: p}``), if any.
+
+    Until the classifiers run inside the pipeline this is how a ``label`` condition gets
+    its input; positions follow the turn order of ``turns_from_document``.
+    """
+    if not any("labels" in turn for turn in document.get("turns", [])):
+        return None
+    turns = list(document["turns"])
+    if all(turn.get("start") is not None for turn in turns):
+        turns.sort(key=lambda turn: turn["start"])
+    rows = [
+        {"idx": idx, "label": label, "probability": float(probability)}
+        for idx, turn in enumerate(turns)
+        for label, probability in (turn.get("labels") or {}).items()
+    ]
+    return pd.DataFrame(rows, columns=["idx", "label", "probability"])

@@ -1,0 +1,107 @@
+"""Scores: na out of the denominator, fatal zeroes, evidence for every pass and fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.config import ScoringSettings
+from pipeline.rubric import from_dict, load
+from pipeline.scoring import composite, score_document
+
+RUBRIC = from_dict({"id": "t", "version": 1, "language": "zh", "items": [
+    {"id": "greeting", "points": 10, "pass_if": {"speaker": "agent", "any_phrase": ["您好"]}},
+    {"id": "apology", "points": 30,
+     "applies_if": {"speaker": "customer", "any_phrase": ["投诉"]},
+     "pass_if": {"speaker": "agent", "any_phrase": ["抱歉"]}},
+    {"id": "closing", "points": 10, "pass_if": {"speaker": "agent", "any_phrase": ["再见"]}},
+    {"id": "forbidden", "points": 0, "fatal": True,
+     "fail_if": {"speaker": "agent", "any_phrase": ["不归我管"]}},
+    {"id": "dead-air", "points": 10, "fail_if": {"metric": "max_silence_s", "gt": 10}},
+]})
+
+
+def call(*turns: tuple[str, str], timed: bool = True) -> dict:
+    rows = []
+    for number, (speaker, text) in enumerate(turns):
+        row = {"speaker": speaker, "text": text}
+        if timed:
+            row.update(start=number * 3.0, end=number * 3.0 + 2.5)
+        rows.append(row)
+    return {"call_id": "C", "language": "zh", "turns": rows}
+
+
+def outcomes(card) -> dict[str, str]:
+    return dict(zip(card.items.item_id, card.items.outcome, strict=True))
+
+
+def test_na_items_are_out_of_the_denominator() -> None:
+    card = score_document(call(("agent", "您好"), ("customer", "快递到了吗")), RUBRIC)
+    assert outcomes(card) == {"greeting": "pass", "apology": "na", "closing": "fail",
+                              "forbidden": "pass", "dead-air": "pass"}
+    # greeting 10 + dead-air 10 earned, of greeting + closing + dead-air = 30 available
+    assert card.inspection["score"] == pytest.approx(100 * 20 / 30, abs=0.01)
+    assert card.inspection["fatal"] is False
+
+
+def test_fatal_failure_zeroes_the_score_and_flags_the_call() -> None:
+    card = score_document(call(("agent", "您好"), ("customer", "我要投诉"),
+                               ("agent", "抱歉，这不归我管"), ("agent", "再见")), RUBRIC)
+    assert outcomes(card)["forbidden"] == "fail"
+    assert card.inspection["score"] == 0.0 and card.inspection["fatal"] is True
+    assert card.inspection["flags"] == ["fatal:forbidden"]
+    row = card.items.set_index("item_id").loc["forbidden"]
+    assert row["fatal"] and row["evidence"][0]["idx"] == 2
+
+
+BAD_CALL = (("agent", "喂"), ("customer", "我要投诉"), ("agent", "好的"))
+
+
+def test_every_pass_and_fail_has_evidence() -> None:
+    card = score_document(call(*BAD_CALL), RUBRIC)
+    for row in card.items.itertuples():
+        if row.outcome != "na":
+            assert row.evidence, row.item_id
+    greeting = card.items.set_index("item_id").loc["greeting"]
+    assert greeting["outcome"] == "fail"
+    miss = greeting["evidence"][0]
+    assert miss["idx"] is None and "nothing found" in miss["why"]
+    assert (miss["start"], miss["end"]) == (0.0, 8.5)  # the window that was searched
+
+
+def test_low_score_is_flagged() -> None:
+    card = score_document(call(*BAD_CALL), RUBRIC, settings=ScoringSettings(review_below=60))
+    assert card.inspection["score"] < 60
+    assert card.inspection["flags"][0].startswith("low_score:")
+
+
+def test_chat_log_scores_without_timed_items() -> None:
+    card = score_document(call(("agent", "您好"), ("agent", "再见"), timed=False), RUBRIC)
+    assert outcomes(card)["dead-air"] == "na"
+    assert card.inspection["score"] == 100.0
+
+
+def test_composite_default_weights() -> None:
+    # rating 5 → 100, QA 80, NPS 9 → 90: 0.4·100 + 0.3·80 + 0.3·90
+    assert composite(80, 5, 9) == (pytest.approx(91.0), "rating+qa+nps")
+
+
+def test_composite_rescales_over_what_is_present() -> None:
+    value, basis = composite(80, None, 9)
+    assert basis == "qa+nps" and value == pytest.approx((0.3 * 80 + 0.3 * 90) / 0.6)
+    assert composite(80, None, None) == (80.0, "qa")
+    assert composite(None, None, None) == (None, "none")
+    assert composite(80, float("nan"), None) == (80.0, "qa")
+
+
+def test_composite_weights_are_configurable() -> None:
+    settings = ScoringSettings(weight_rating=0.5, weight_qa=0.5, weight_nps=0.0)
+    assert composite(60, 3, 10, settings) == (pytest.approx(55.0), "rating+qa+nps")
+
+
+def test_labels_written_into_the_transcript_feed_label_conditions() -> None:
+    rubric = load("ecommerce-zh")
+    document = call(("agent", "您好"), ("customer", "快递怎么还没到"))
+    document["turns"][1]["labels"] = {"customer.complaint": 0.92}
+    card = score_document(document, rubric)
+    three_step = card.items.set_index("item_id").loc["three-step-confirmation"]
+    assert three_step["outcome"] == "fail"  # it applies (labelled complaint) and was not done
