@@ -1,0 +1,73 @@
+"""Cost of everything after transcription (turns, metrics, rubric) vs transcription itself.
+
+Goal: post-transcription work for one call ≤ 5 % of that call's transcription time.
+
+    python bench/scoring.py [--repeats 5] [--out bench/results/scoring.json]
+
+Transcription is timed with an empty cache (full decode); scoring is timed on the resulting
+transcript, median of ``--repeats`` runs after one warm-up (rubric loaded once, as in a batch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from pipeline import transcript
+from pipeline.asr import TranscribeOptions, Transcriber
+from pipeline.config import Settings
+from pipeline.manifest import read_manifest
+from pipeline.rubric import load
+from pipeline.scoring import score_document
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--manifest", type=Path, default=ROOT / "examples" / "manifest.csv")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scoring.json")
+    args = parser.parse_args()
+
+    calls = read_manifest(args.manifest).calls
+    rubrics = {"zh": load("ecommerce-zh"), "en": load("ecommerce-en")}
+    rows = []
+    with tempfile.TemporaryDirectory() as home:
+        transcriber = Transcriber(Settings(home=Path(home)))
+        for call in calls.itertuples(index=False):
+            options = TranscribeOptions.from_settings(transcriber.settings,
+                                                      language=call.language, layout=call.layout)
+            started = time.perf_counter()
+            result = transcriber.transcribe_file(call.audio_path, call.call_id, options)
+            asr_s = time.perf_counter() - started
+            document = transcript.from_transcription(result)
+            rubric = rubrics[result.language]
+            score_document(document, rubric)  # warm-up: pinyin tables, regex caches
+            times = []
+            for _ in range(args.repeats):
+                started = time.perf_counter()
+                score_document(document, rubric)
+                times.append(time.perf_counter() - started)
+            score_s = statistics.median(times)
+            rows.append({"call_id": call.call_id, "audio_s": round(result.audio.duration_s, 1),
+                         "turns": len(document["turns"]), "asr_s": round(asr_s, 2),
+                         "score_s": round(score_s, 4),
+                         "ratio": round(score_s / asr_s, 4)})
+            print(f"{call.call_id:28s} audio {rows[-1]['audio_s']:6.1f}s  asr {asr_s:6.2f}s  "
+                  f"score {score_s * 1000:7.1f}ms  ratio {100 * score_s / asr_s:5.2f}%")
+    total = sum(r["score_s"] for r in rows) / sum(r["asr_s"] for r in rows)
+    worst = max(r["ratio"] for r in rows)
+    print(f"\noverall {100 * total:.2f}% of transcription time (worst call {100 * worst:.2f}%); "
+          f"goal ≤ 5%")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"calls": rows, "overall_ratio": round(total, 4),
+                                    "worst_ratio": worst}, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
