@@ -72,6 +72,7 @@ def from_transcription(result: Transcription) -> dict[str, Any]:
             "beam_size": options.beam_size,
             "vad": options.vad,
             "batched": options.batched,
+            "channels": options.channels,
             "hotwords": options.hotwords,
             "initial_prompt": options.initial_prompt,
         },

@@ -135,6 +135,33 @@ def test_cache_skips_the_model_on_a_rerun(settings: Settings, transcriber: Trans
         fresh.transcribe_file(DEMO_CALL, options=replace(TranscribeOptions(), beam_size=1))
 
 
+def test_turn_times_match_the_script(transcriber: Transcriber) -> None:
+    """Turn starts land near where the demo script placed them (metrics depend on it)."""
+    script = EXAMPLES / "calls" / "en-model-call.json"
+    if not DEMO_CALL.is_file():
+        pytest.skip(f"demo call {DEMO_CALL} not generated")
+    import json
+
+    truth = json.loads(script.read_text(encoding="utf-8"))["turns"]
+    result = transcriber.transcribe_file(DEMO_CALL, options=replace(TranscribeOptions(),
+                                                                    language="en"))
+    segments = list(result.segments.itertuples())
+    errors = []
+    for turn in truth:
+        same_side = [s for s in segments if s.speaker == turn["speaker"]]
+        errors.append(min(abs(s.start - turn["start"]) for s in same_side))
+    within = sum(error <= 0.5 for error in errors) / len(errors)
+    assert within >= 0.8, f"turn starts within 0.5 s: {within:.0%} ({errors})"
+
+
+def test_separate_channel_decoding_still_works(transcriber: Transcriber) -> None:
+    if not DEMO_CALL.is_file():
+        pytest.skip(f"demo call {DEMO_CALL} not generated")
+    result = transcriber.transcribe_file(
+        DEMO_CALL, options=replace(TranscribeOptions(), language="en", channels="separate"))
+    assert set(result.segments.speaker) == {"agent", "customer"}
+
+
 def test_english_only_model_refuses_other_languages(settings: Settings) -> None:
     tiny = Transcriber(settings, model="tiny.en")
     with pytest.raises(ConfigError, match="English-only"):
