@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml
 
 demo: install
 	$(BIN)/callqa transcribe --manifest examples/manifest.csv --json demo-output/transcripts
+	$(BIN)/callqa score --manifest examples/manifest.csv --json demo-output/inspections
+	@echo "transcripts: demo-output/transcripts/  scorecards: demo-output/inspections/"
 
 test: install
 	$(BIN)/ruff check .
@@ -35,6 +37,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/asr.py
+	$(BIN)/python bench/scoring.py
 
 demo-audio: install
 	$(BIN)/python examples/make_demo_calls.py
