@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pipeline import transcript as transcript_doc
 from pipeline.config import get_settings
 from pipeline.errors import CallqaError
+from pipeline.fsutil import write_json
+from pipeline.manifest import CallJob
 
 app = typer.Typer(
     name="callqa",
@@ -45,15 +48,6 @@ def version() -> None:
     out.print(__version__)
 
 
-@dataclass(frozen=True)
-class Job:
-    call_id: str
-    audio: Path
-    layout: str | None
-    language: str | None
-    queue: str | None
-
-
 @app.command()
 def transcribe(
     audio: Annotated[list[Path] | None, typer.Argument(help="Recordings to transcribe.")] = None,
@@ -74,106 +68,30 @@ def transcribe(
     """Transcribe call recordings into speaker-labelled, timed transcripts."""
     from pipeline.asr import TranscribeOptions, Transcriber
 
-    jobs, failures = _jobs(audio or [], manifest)
-    if not jobs and not failures:
-        err.print("[red]nothing to transcribe:[/] give AUDIO files or --manifest")
-        raise typer.Exit(2)
-    to_stdout = json_out == "-"
-    shown = err if to_stdout else out
+    jobs, failures = _collect_jobs(audio, manifest, "transcribe")
+    jobs = [job for job in jobs if not job.is_transcript]  # chat logs: nothing to transcribe
     settings = get_settings()
-    try:
+    with _usage_errors():
         transcriber = Transcriber(settings, model=model)
-        base_options = [
-            TranscribeOptions.from_settings(
+        options = {
+            job.call_id: TranscribeOptions.from_settings(
                 settings, queue=job.queue or queue,
-                language=language or job.language, layout=layout or job.layout,
-            )
+                language=language or job.language, layout=layout or job.layout)
             for job in jobs
-        ]
-        for options in base_options:
-            options.validate()
-    except CallqaError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True, disable=len(jobs) < 2,
-    ) as progress:
-        task = progress.add_task("transcribing", total=len(jobs))
-        for job, options in zip(jobs, base_options, strict=True):
-            progress.update(task, description=f"transcribing {job.audio.name}")
-            try:
-                result = transcriber.transcribe_file(job.audio, job.call_id, options)
-            except CallqaError as exc:
-                failures.append(f"{job.audio}: {exc}" if str(job.audio) not in str(exc)
-                                else str(exc))
-                err.print(f"[red]failed:[/] {failures[-1]}")
-                progress.advance(task)
-                continue
-            document = transcript_doc.from_transcription(result)
-            if json_out:
-                _write_json(document, json_out, single=len(jobs) == 1)
-            if not quiet:
-                _print_transcript(shown, document, result.elapsed_s, result.cached)
-            progress.advance(task)
-    if failures:
-        err.print(f"[red]{len(failures)} input(s) failed[/]")
-        raise typer.Exit(1)
+        }
+        for option in options.values():
+            option.validate()
+    shown = err if json_out == "-" else out
 
+    def work(job: CallJob) -> None:
+        result = transcriber.transcribe_file(job.source, job.call_id, options[job.call_id])
+        document = transcript_doc.from_transcription(result)
+        if json_out:
+            _emit(document, job.call_id, json_out, single=len(jobs) == 1)
+        if not quiet:
+            _print_transcript(shown, document, result.elapsed_s, result.cached)
 
-def _jobs(audio: list[Path], manifest: Path | None) -> tuple[list[Job], list[str]]:
-    jobs = [Job(path.stem, path, None, None, None) for path in audio]
-    failures: list[str] = []
-    if manifest is not None:
-        from pipeline.manifest import read_manifest
-
-        try:
-            read = read_manifest(manifest)
-        except CallqaError as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(2) from exc
-        for problem in read.problems:
-            failures.append(f"{manifest}: {problem}")
-            err.print(f"[red]skipped:[/] {failures[-1]}")
-        for row in read.calls.itertuples(index=False):
-            if row.audio_path is None:
-                continue  # chat-log rows have nothing to transcribe
-            jobs.append(Job(row.call_id, Path(row.audio_path), row.layout, row.language,
-                            row.queue if isinstance(row.queue, str) else None))
-    return jobs, failures
-
-
-def _write_json(document: dict[str, Any], target: str, single: bool) -> None:
-    if target == "-":
-        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
-        return
-    path = Path(target)
-    if not (single and path.suffix == ".json"):
-        path = path / f"{document['call_id']}.json"
-    transcript_doc.save(path, document)
-
-
-def _print_transcript(console: Console, document: dict[str, Any], elapsed: float,
-                      cached: bool) -> None:
-    audio = document["audio"]
-    probability = document["asr"]["language_probability"]
-    detected = f" (detected, p={probability:.2f})" if probability is not None else ""
-    source = "cache" if cached else f"{elapsed:.1f} s"
-    console.print(
-        f"\n[bold]{document['call_id']}[/]  {audio['duration_s']:.1f} s · {audio['layout']} · "
-        f"language {document['language']}{detected} · model {document['asr']['model']} · {source}"
-    )
-    if not document["turns"]:
-        console.print("  [dim](no speech recognised)[/]")
-    for turn in document["turns"]:
-        label, colour = SPEAKER_STYLE[turn["speaker"]]
-        start, end = (transcript_doc.format_time(turn[key]) for key in ("start", "end"))
-        span = f"{start}–{end}"
-        console.print(f"  [dim]{span}[/]  [{colour}]{label:<12}[/] {turn['text']}")
-
-
-# -- score -------------------------------------------------------------------------------------
+    _finish(failures + _run(jobs, "transcribing", work))
 
 
 @app.command()
@@ -196,57 +114,84 @@ def score(
     """Score calls against a QA rubric: a scorecard with evidence and times per item."""
     from pipeline import scorecard
 
-    jobs = [scorecard.ScoreJob(path.stem, path) for path in inputs or []]
-    failures: list[str] = []
-    if manifest is not None:
-        try:
-            read_jobs, problems = scorecard.jobs_from_manifest(manifest)
-        except CallqaError as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(2) from exc
-        jobs.extend(read_jobs)
-        for problem in problems:
-            failures.append(f"{manifest}: {problem}")
-            err.print(f"[red]skipped:[/] {failures[-1]}")
-    if not jobs and not failures:
-        err.print("[red]nothing to score:[/] give INPUT files or --manifest")
-        raise typer.Exit(2)
-    to_stdout = json_out == "-"
-    shown = err if to_stdout else out
-    try:
+    jobs, failures = _collect_jobs(inputs, manifest, "score")
+    with _usage_errors():
         scorer = scorecard.Scorer(get_settings(), rubric=rubric, model=model,
                                   language=language, layout=layout)
+    shown = err if json_out == "-" else out
+
+    def work(job: CallJob) -> None:
+        card = scorer.score(job)
+        if json_out:
+            _emit(scorecard.to_json(card), job.call_id, json_out, single=len(jobs) == 1)
+        if not quiet:
+            scorecard.print_scorecard(shown, card)
+
+    _finish(failures + _run(jobs, "scoring", work))
+
+
+# -- shared by the commands that work call by call -------------------------------------------
+
+
+def _collect_jobs(paths: list[Path] | None, manifest: Path | None, verb: str
+                  ) -> tuple[list[CallJob], list[str]]:
+    """Jobs from the arguments and the manifest; bad manifest rows are reported, not fatal."""
+    jobs = [CallJob.for_path(path) for path in paths or []]
+    failures: list[str] = []
+    if manifest is not None:
+        from pipeline.manifest import read_manifest
+
+        with _usage_errors():
+            read = read_manifest(manifest)
+        for problem in read.problems:
+            failures.append(f"{manifest}: {problem}")
+            err.print(f"[red]skipped:[/] {failures[-1]}")
+        jobs.extend(read.jobs())
+    if not jobs and not failures:
+        err.print(f"[red]nothing to {verb}:[/] give input files or --manifest")
+        raise typer.Exit(2)
+    return jobs, failures
+
+
+@contextmanager
+def _usage_errors() -> Iterator[None]:
+    """A configuration or usage problem stops the command with exit code 2."""
+    try:
+        yield
     except CallqaError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from exc
+
+
+def _run(jobs: list[CallJob], label: str, work: Callable[[CallJob], None]) -> list[str]:
+    """Do ``work`` on every job with a progress bar; a failing call never stops the others."""
+    failures: list[str] = []
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, transient=True, disable=len(jobs) < 2,
     ) as progress:
-        task = progress.add_task("scoring", total=len(jobs))
+        task = progress.add_task(label, total=len(jobs))
         for job in jobs:
-            progress.update(task, description=f"scoring {job.source.name}")
+            progress.update(task, description=f"{label} {job.source.name}")
             try:
-                card = scorer.score(job)
+                work(job)
             except CallqaError as exc:
-                failures.append(str(exc) if str(job.source) in str(exc)
-                                else f"{job.source}: {exc}")
+                message = str(exc)
+                failures.append(message if str(job.source) in message
+                                else f"{job.source}: {message}")
                 err.print(f"[red]failed:[/] {failures[-1]}")
-            else:
-                if json_out:
-                    _write_result(scorecard.to_json(card), card.inspection["call_id"], json_out,
-                                  single=len(jobs) == 1)
-                if not quiet:
-                    scorecard.print_scorecard(shown, card)
             progress.advance(task)
+    return failures
+
+
+def _finish(failures: list[str]) -> None:
     if failures:
         err.print(f"[red]{len(failures)} input(s) failed[/]")
         raise typer.Exit(1)
 
 
-def _write_result(document: dict[str, Any], call_id: str, target: str, single: bool) -> None:
-    from pipeline.fsutil import write_json
-
+def _emit(document: dict[str, Any], call_id: str, target: str, single: bool) -> None:
+    """Write one result: to stdout as a JSON line, to a .json file, or into a directory."""
     if target == "-":
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
         sys.stdout.flush()
@@ -255,6 +200,25 @@ def _write_result(document: dict[str, Any], call_id: str, target: str, single: b
     if not (single and path.suffix == ".json"):
         path = path / f"{call_id}.json"
     write_json(path, document)
+
+
+def _print_transcript(console: Console, document: dict[str, Any], elapsed: float,
+                      cached: bool) -> None:
+    audio = document["audio"]
+    probability = document["asr"]["language_probability"]
+    detected = f" (detected, p={probability:.2f})" if probability is not None else ""
+    source = "cache" if cached else f"{elapsed:.1f} s"
+    console.print(
+        f"\n[bold]{document['call_id']}[/]  {audio['duration_s']:.1f} s · {audio['layout']} · "
+        f"language {document['language']}{detected} · model {document['asr']['model']} · {source}"
+    )
+    if not document["turns"]:
+        console.print("  [dim](no speech recognised)[/]")
+    for turn in document["turns"]:
+        label, colour = SPEAKER_STYLE[turn["speaker"]]
+        start, end = (transcript_doc.format_time(turn[key]) for key in ("start", "end"))
+        span = f"{start}–{end}"
+        console.print(f"  [dim]{span}[/]  [{colour}]{label:<12}[/] {turn['text']}")
 
 
 # -- rubric ------------------------------------------------------------------------------------
@@ -279,6 +243,7 @@ def rubric_check(file: Annotated[str, typer.Argument(help="Rubric YAML or bundle
     out.print(f"[bold]{loaded.id}[/] v{loaded.version} · {loaded.language} · hash "
               f"{loaded.content_hash} · {len(loaded.items)} items · {loaded.max_points:g} points")
     table = Table("item", "section", "points", "fatal", "rule", "description")
+    table.columns[0].no_wrap = True
     for item in loaded.items:
         rule = ("applies if " + item.applies_if.key + "; " if item.applies_if else "") + (
             f"pass if {item.pass_if.key}" if item.pass_if else f"fail if {item.fail_if.key}")

@@ -29,10 +29,51 @@ class ManifestProblem:
 
 
 @dataclass(frozen=True)
+class CallJob:
+    """One call to process: where its words come from and what the centre knows about it."""
+
+    call_id: str
+    source: Path  # a recording, or a transcript JSON (chat logs)
+    layout: str | None = None
+    language: str | None = None
+    queue: str | None = None
+    customer_rating: float | None = None
+    nps: float | None = None
+
+    @property
+    def is_transcript(self) -> bool:
+        return self.source.suffix == ".json"
+
+    @classmethod
+    def for_path(cls, path: Path) -> CallJob:
+        return cls(path.stem, path)
+
+
+@dataclass(frozen=True)
 class Manifest:
     path: Path
     calls: pd.DataFrame  # CallSchema rows, paths made absolute
     problems: list[ManifestProblem]
+
+    def jobs(self) -> list[CallJob]:
+        """A job per good row; a transcript, where given, is used instead of the audio."""
+        return [
+            CallJob(
+                call_id=row.call_id,
+                source=Path(row.transcript_path if _given(row.transcript_path)
+                            else row.audio_path),
+                layout=row.layout, language=row.language,
+                queue=row.queue if _given(row.queue) else None,
+                customer_rating=float(row.customer_rating) if _given(row.customer_rating)
+                else None,
+                nps=float(row.nps) if _given(row.nps) else None,
+            )
+            for row in self.calls.itertuples(index=False)
+        ]
+
+
+def _given(value: object) -> bool:
+    return value is not None and not (isinstance(value, float) and pd.isna(value))
 
 
 def read_manifest(path: str | Path) -> Manifest:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -12,37 +10,10 @@ from rich.table import Table
 from pipeline import rubric as rubric_mod
 from pipeline import transcript
 from pipeline.config import Settings
-from pipeline.manifest import ManifestProblem, read_manifest
+from pipeline.manifest import CallJob
 from pipeline.scoring import CallFacts, Scorecard, score_document
 
 OUTCOME_STYLE = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "na": "[dim]n/a[/]"}
-
-
-@dataclass(frozen=True)
-class ScoreJob:
-    call_id: str
-    source: Path  # audio, or a transcript JSON
-    layout: str | None = None
-    language: str | None = None
-    queue: str | None = None
-    facts: CallFacts = field(default_factory=CallFacts)
-
-
-def jobs_from_manifest(path: Path) -> tuple[list[ScoreJob], list[ManifestProblem]]:
-    manifest = read_manifest(path)
-    jobs = []
-    for row in manifest.calls.itertuples(index=False):
-        source = row.transcript_path if isinstance(row.transcript_path, str) else row.audio_path
-        jobs.append(ScoreJob(
-            row.call_id, Path(source), row.layout, row.language,
-            row.queue if isinstance(row.queue, str) else None,
-            CallFacts(customer_rating=_number(row.customer_rating), nps=_number(row.nps)),
-        ))
-    return jobs, manifest.problems
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None or value != value else float(value)  # NaN → None
 
 
 class Scorer:
@@ -67,8 +38,8 @@ class Scorer:
             self._rubrics[name] = rubric_mod.load(name)
         return self._rubrics[name]
 
-    def document(self, job: ScoreJob) -> tuple[dict[str, Any], dict[str, str]]:
-        if job.source.suffix == ".json":
+    def document(self, job: CallJob) -> tuple[dict[str, Any], dict[str, str]]:
+        if job.is_transcript:
             return transcript.load(job.source), {}
         from pipeline.asr import TranscribeOptions, Transcriber
 
@@ -82,10 +53,9 @@ class Scorer:
         versions = {"asr": self._transcriber.resolved.fingerprint[:24]}
         return transcript.from_transcription(result), versions
 
-    def score(self, job: ScoreJob) -> Scorecard:
+    def score(self, job: CallJob) -> Scorecard:
         document, versions = self.document(job)
-        facts = CallFacts(job.facts.customer_rating, job.facts.nps,
-                          {**job.facts.model_versions, **versions})
+        facts = CallFacts(job.customer_rating, job.nps, versions)
         language = str(document.get("language", ""))
         return score_document(document, self.rubric_for(language), facts, self.settings.scoring)
 
@@ -121,6 +91,7 @@ def print_scorecard(console: Console, card: Scorecard) -> None:
     if inspection["flags"]:
         console.print(f"  flags: [yellow]{', '.join(inspection['flags'])}[/]")
     table = Table("item", "outcome", "points", "evidence", show_lines=False, expand=False)
+    table.columns[0].no_wrap = True
     for row in card.items.itertuples(index=False):
         evidence = row.evidence[:2]
         lines = []

@@ -102,3 +102,58 @@ def test_readable_transcript_of_a_demo_call(env_home: object) -> None:
     assert "zh-model-call" in result.output
     assert "agent" in result.output and "customer" in result.output
     assert "00:0" in result.output  # timestamps
+
+
+# -- score and rubric ----------------------------------------------------------------------
+
+CHAT = {"call_id": "chat-1", "language": "zh", "turns": [
+    {"speaker": "customer", "text": "在吗？我的快递三天没更新了"},
+    {"speaker": "agent", "text": "您好，这不归我管"}]}
+
+
+@pytest.fixture
+def chat(tmp_path: Path) -> Path:
+    path = tmp_path / "chat-1.json"
+    path.write_text(json.dumps(CHAT, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_score_a_transcript(env_home: object, chat: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["score", str(chat), "--json", str(tmp_path / "o.json")])
+    assert result.exit_code == 0, result.output
+    assert "FATAL" in result.output and "forbidden-phrases" in result.output
+    saved = json.loads((tmp_path / "o.json").read_text(encoding="utf-8"))
+    assert saved["inspection"]["fatal"] is True and saved["inspection"]["score"] == 0
+    assert {item["item_id"] for item in saved["items"]} >= {"greeting", "forbidden-phrases"}
+
+
+def test_score_bad_inputs(env_home: object, chat: Path, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["score", str(chat), "--rubric", "nope"]).exit_code == 2
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"call_id": "x", "turns": [{"speaker": "bot"}]}', encoding="utf-8")
+    result = runner.invoke(app, ["score", str(broken), str(chat), "--quiet"])
+    assert result.exit_code == 1
+    assert "broken.json" in result.output
+
+
+def test_rubric_check(tmp_path: Path) -> None:
+    good = runner.invoke(app, ["rubric", "check", "ecommerce-zh"])
+    assert good.exit_code == 0 and "three-step-confirmation" in good.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nversion: 1\nlanguage: zh\nitems:\n  - id: g\n    points: 5\n"
+                   "    pass_if: {any_phrase: []}\n", encoding="utf-8")
+    result = runner.invoke(app, ["rubric", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "item 'g': pass_if.any_phrase must be a non-empty list" in result.output
+
+
+def test_rubric_backtest(tmp_path: Path) -> None:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    document = {**CHAT, "expected": {"forbidden-phrases": "fail", "greeting": "fail"}}
+    (cases / "c1.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(app, ["rubric", "test", "ecommerce-zh", "--cases", str(cases)])
+    assert result.exit_code == 0, result.output
+    assert "1 cases" in result.output
+    # 您好 is said in the first two turns of the chat, so the rubric passes the greeting:
+    assert "disagree c1 · greeting: expected fail, rubric says pass" in result.output
