@@ -1,6 +1,9 @@
-"""Cost of everything after transcription (turns, metrics, rubric) vs transcription itself.
+"""Cost of everything after transcription (turns, metrics, rubric) vs transcription itself,
+and how far scoring the ASR transcript agrees with scoring the call's ground-truth script.
 
 Goal: post-transcription work for one call ≤ 5 % of that call's transcription time.
+Agreement: per rubric item, the share of demo calls where the outcome on the ASR transcript
+equals the outcome on the script the audio was made from (ASR tolerance of the rubric).
 
     python bench/scoring.py [--repeats 5] [--out bench/results/scoring.json]
 
@@ -54,19 +57,46 @@ def main() -> None:
                 score_document(document, rubric)
                 times.append(time.perf_counter() - started)
             score_s = statistics.median(times)
+            outcomes = _outcomes(score_document(document, rubric))
+            script = Path(call.audio_path).with_suffix(".json")
+            truth = (_outcomes(score_document(transcript.load(script), rubric))
+                     if script.is_file() else {})
             rows.append({"call_id": call.call_id, "audio_s": round(result.audio.duration_s, 1),
                          "turns": len(document["turns"]), "asr_s": round(asr_s, 2),
                          "score_s": round(score_s, 4),
-                         "ratio": round(score_s / asr_s, 4)})
+                         "ratio": round(score_s / asr_s, 4),
+                         "asr_outcomes": outcomes, "script_outcomes": truth})
             print(f"{call.call_id:28s} audio {rows[-1]['audio_s']:6.1f}s  asr {asr_s:6.2f}s  "
                   f"score {score_s * 1000:7.1f}ms  ratio {100 * score_s / asr_s:5.2f}%")
+    agreement = _agreement(rows)
+    print("\nper item: outcome on the ASR transcript = outcome on the script")
+    for item, (same, n) in sorted(agreement.items()):
+        print(f"  {item:26s} {same}/{n}")
     total = sum(r["score_s"] for r in rows) / sum(r["asr_s"] for r in rows)
     worst = max(r["ratio"] for r in rows)
     print(f"\noverall {100 * total:.2f}% of transcription time (worst call {100 * worst:.2f}%); "
           f"goal ≤ 5%")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"calls": rows, "overall_ratio": round(total, 4),
-                                    "worst_ratio": worst}, indent=2) + "\n", encoding="utf-8")
+    args.out.write_text(json.dumps(
+        {"calls": rows, "overall_ratio": round(total, 4), "worst_ratio": worst,
+         "agreement": {k: {"same": v[0], "calls": v[1]} for k, v in agreement.items()}},
+        indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _outcomes(card: object) -> dict[str, str]:
+    items = card.items  # type: ignore[attr-defined]
+    return dict(zip(items.item_id, items.outcome, strict=True))
+
+
+def _agreement(rows: list[dict]) -> dict[str, tuple[int, int]]:
+    counts: dict[str, list[int]] = {}
+    for row in rows:
+        for item, truth in row["script_outcomes"].items():
+            same = row["asr_outcomes"].get(item) == truth
+            counts.setdefault(item, [0, 0])
+            counts[item][0] += same
+            counts[item][1] += 1
+    return {item: (same, n) for item, (same, n) in counts.items()}
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pipeline.whisper_models import ResolvedModel, resolve_model
 __all__ = ["TranscribeOptions", "Transcriber", "Transcription", "resolve_model"]
 
 # Bump when the meaning of cached results changes (post-processing, row format).
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -140,28 +140,28 @@ class Transcriber:
         self, path: str | Path, call_id: str | None = None,
         options: TranscribeOptions | None = None,
     ) -> Transcription:
-        """Load, check and transcribe one recording (or return the cached result)."""
+        """Load, check and transcribe one recording; a cached result skips even the decoding."""
         options = self._effective(options)
+        call_id = call_id or Path(path).stem
+        if Path(path).is_file():
+            started = time.perf_counter()
+            hit = self.cache.get(self._key(audio_io.file_sha256(path), options))
+            if hit is not None:
+                info = audio_io.AudioInfo(**{**hit["audio"], "path": str(path)})
+                return self._from_cache(call_id, info, options, hit, started)
         recording = audio_io.load(path, options.layout, self.settings.audio)
-        return self.transcribe_recording(recording, call_id or Path(path).stem, options)
+        return self.transcribe_recording(recording, call_id, options)
 
     def transcribe_recording(
         self, recording: audio_io.Recording, call_id: str,
         options: TranscribeOptions | None = None,
     ) -> Transcription:
-        options = self._effective(options)
-        options = replace(options, layout=recording.layout)
-        key = stable_key(_CACHE_VERSION, recording.info.sha256, self.resolved.fingerprint,
-                         asdict(options))
+        options = replace(self._effective(options), layout=recording.layout)
+        key = self._key(recording.info.sha256, options)
         started = time.perf_counter()
         hit = self.cache.get(key)
         if hit is not None:
-            segments = _segments_frame(call_id, hit["segments"])
-            return Transcription(
-                call_id, recording.info, recording.layout, hit["language"],
-                hit["language_probability"], self.model_name, options, segments,
-                time.perf_counter() - started, cached=True,
-            )
+            return self._from_cache(call_id, recording.info, options, hit, started)
         language, probability = self._choose_language(recording, options)
         rows: list[dict[str, Any]] = []
         if options.channels == "joint" and options.vad and not options.batched:
@@ -176,7 +176,7 @@ class Transcriber:
         rows = [row for row in rows if row["text"]]
         rows.sort(key=lambda row: (row["start"], row["channel"]))
         self.cache.put(key, {"language": language, "language_probability": probability,
-                             "segments": rows})
+                             "audio": asdict(recording.info), "segments": rows})
         return Transcription(
             call_id, recording.info, recording.layout, language, probability, self.model_name,
             options, _segments_frame(call_id, rows), time.perf_counter() - started,
@@ -209,6 +209,17 @@ class Transcriber:
         return best, (scores[best] / total if total > 0 else 0.0)
 
     # -- internals ------------------------------------------------------------------------
+
+    def _key(self, sha256: str, options: TranscribeOptions) -> str:
+        return stable_key(_CACHE_VERSION, sha256, self.resolved.fingerprint, asdict(options))
+
+    def _from_cache(self, call_id: str, info: audio_io.AudioInfo, options: TranscribeOptions,
+                    hit: dict[str, Any], started: float) -> Transcription:
+        return Transcription(
+            call_id, info, options.layout, hit["language"], hit["language_probability"],
+            self.model_name, options, _segments_frame(call_id, hit["segments"]),
+            time.perf_counter() - started, cached=True,
+        )
 
     def _effective(self, options: TranscribeOptions | None) -> TranscribeOptions:
         options = options or TranscribeOptions.from_settings(self.settings)

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 from conftest import EXAMPLES, SHARED_AUDIO, needs_shared_audio
 
+from pipeline import asr
 from pipeline.asr import TranscribeOptions, Transcriber
 from pipeline.config import Settings
 from pipeline.errors import ConfigError
@@ -126,10 +127,14 @@ def test_cache_skips_the_model_on_a_rerun(settings: Settings, transcriber: Trans
         raise AssertionError("the model ran although the result was cached")
 
     monkeypatch.setattr(fresh._model, "transcribe", no_decoding)
+    monkeypatch.setattr(asr.audio_io, "load", no_decoding)  # not even the audio is decoded
     second = fresh.transcribe_file(DEMO_CALL)
     assert second.cached
     assert second.segments.equals(first.segments)
     assert second.language == first.language
+    assert second.audio.sha256 == first.audio.sha256
+    monkeypatch.undo()
+    monkeypatch.setattr(fresh._model, "transcribe", no_decoding)
     # Other options are another result: the cache must miss (and so reach the model).
     with pytest.raises(AssertionError, match="cached"):
         fresh.transcribe_file(DEMO_CALL, options=replace(TranscribeOptions(), beam_size=1))
