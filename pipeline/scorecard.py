@@ -90,6 +90,16 @@ def print_scorecard(console: Console, card: Scorecard) -> None:
     )
     if inspection["flags"]:
         console.print(f"  flags: [yellow]{', '.join(inspection['flags'])}[/]")
+    risk_colour = {"low": "green", "medium": "yellow", "high": "red"}[inspection["risk_level"]]
+    console.print(f"  malicious-complaint risk: [{risk_colour}]{inspection['risk_level']}[/] "
+                  f"({inspection['risk_score']:.2f})")
+    for reason in card.risk.reasons:
+        if not reason.evidence:  # customer history: nothing said in this call
+            console.print(f"    · {reason.description}")
+            continue
+        first = reason.evidence[0]
+        when = f"{_time(first.start)} " if first.start is not None else ""
+        console.print(f"    · {when}#{first.idx} {first.why}")
     table = Table("item", "outcome", "points", "evidence", show_lines=False, expand=False)
     table.columns[0].no_wrap = True
     for row in card.items.itertuples(index=False):

@@ -21,6 +21,7 @@ import pandas as pd
 from pipeline.conditions import CallContext
 from pipeline.config import ScoringSettings
 from pipeline.conversation import ConversationMetrics, measure, turns_from_document
+from pipeline.risk import CustomerHistory, RiskAssessment, assess
 from pipeline.rubric import ItemJudgement, Rubric, evaluate
 from pipeline.schemas import ITEM_RESULT_COLUMNS, InspectionSchema, ItemResultSchema
 
@@ -32,6 +33,7 @@ class CallFacts:
     customer_rating: float | None = None  # 1-5
     nps: float | None = None  # 0-10
     model_versions: dict[str, str] = field(default_factory=dict)
+    history: CustomerHistory | None = None  # the customer's earlier complaints, if known
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Scorecard:
     turns: pd.DataFrame
     metrics: ConversationMetrics
     judgements: list[ItemJudgement]
+    risk: RiskAssessment
 
 
 def qa_score(judgements: list[ItemJudgement]) -> tuple[float, bool]:
@@ -92,9 +95,12 @@ def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | 
     judgements = evaluate(rubric, ctx)
     score, fatal = qa_score(judgements)
     value, basis = composite(score, facts.customer_rating, facts.nps, settings)
+    risk = assess(turns, facts.history)
     flags = [f"fatal:{j.item.id}" for j in judgements if j.fatal]
     if not fatal and score < settings.review_below:
         flags.append(f"low_score:{score:g}<{settings.review_below:g}")
+    if risk.level == "high":
+        flags.append(f"high_risk:{risk.score:g}")
     inspection = {
         "call_id": ctx.call_id,
         "rubric_id": rubric.id,
@@ -105,9 +111,9 @@ def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | 
         "fatal": fatal,
         "composite": value,
         "composite_basis": basis,
-        "risk_score": None,
-        "risk_level": None,
-        "risk_reasons": [],
+        "risk_score": risk.score,
+        "risk_level": risk.level,
+        "risk_reasons": [reason.as_dict() for reason in risk.reasons],
         "flags": flags,
         "status": "scored",
         "failure_reason": None,
@@ -115,7 +121,7 @@ def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | 
     }
     InspectionSchema.validate(pd.DataFrame([inspection]))
     items = item_rows(ctx.call_id, rubric, judgements)
-    return Scorecard(inspection, items, turns, metrics, judgements)
+    return Scorecard(inspection, items, turns, metrics, judgements, risk)
 
 
 def item_rows(call_id: str, rubric: Rubric, judgements: list[ItemJudgement]) -> pd.DataFrame:

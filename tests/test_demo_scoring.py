@@ -51,6 +51,22 @@ def test_demo_call_outcomes(call_id: str) -> None:
         assert card.inspection["score"] == 0
 
 
+@pytest.mark.parametrize(("call_id", "level"), [
+    ("zh-malicious-complaint", "high"), ("en-malicious-complaint", "high"),
+    ("zh-model-call", "low"), ("en-model-call", "low"), ("zh-complaint-bad", "low"),
+])
+def test_demo_call_risk(call_id: str, level: str) -> None:
+    path = EXAMPLES / "calls" / f"{call_id}.json"
+    if not path.is_file():
+        pytest.skip(f"{path} not generated")
+    document = transcript.load(path)
+    card = score_document(document, load(RUBRICS[document["language"]]))
+    assert card.inspection["risk_level"] == level, card.inspection["risk_reasons"]
+    if level == "high":
+        assert any(flag.startswith("high_risk") for flag in card.inspection["flags"])
+        assert all(reason["evidence"] for reason in card.inspection["risk_reasons"])
+
+
 def test_model_calls_score_high_and_bad_calls_low() -> None:
     scores = {}
     for call_id in ("zh-model-call", "zh-complaint-bad", "zh-no-greeting-no-closing"):

@@ -1,0 +1,177 @@
+"""Malicious-complaint risk: written rules with reasons and evidence.
+
+What a risk desk looks for in a customer's words — threats to go to a regulator (12315, 消协,
+市场监管), to the media (曝光, 记者) or to court (律师, 起诉); compensation demands by multiples
+(三倍赔偿, 假一赔十, 退一赔三); citing specific law articles (消费者权益保护法第55条, 食品安全法
+第148条); demanding cash or gifts to withdraw a complaint; abuse — plus the customer's history
+of complaints when the store knows it. Every reason carries the turn, time and words.
+
+A threat the customer negates (我不会打12315, 不想找媒体) does not count. The score combines
+the reasons as independent signals, ``1 - Π(1 - weight)``; levels cut it at thresholds that
+the classifier issue calibrates on labelled data (the defaults below are the rules' own).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pipeline.conditions import Evidence
+
+
+@dataclass(frozen=True)
+class RiskRule:
+    id: str
+    category: str  # threat_regulator, threat_media, threat_legal, compensation_multiple, ...
+    weight: float
+    pattern: re.Pattern[str]
+    description: str
+    negatable: bool = True
+
+
+def _rule(rule_id: str, category: str, weight: float, pattern: str, description: str,
+          negatable: bool = True) -> RiskRule:
+    return RiskRule(rule_id, category, weight, re.compile(pattern, re.IGNORECASE), description,
+                    negatable)
+
+
+_NUM = r"(?:\d+|[一二两三四五六七八九十百千]+)"
+RULES: tuple[RiskRule, ...] = (
+    # Chinese
+    _rule("zh-regulator", "threat_regulator", 0.45,
+          r"12315|一二三一五|消协|消费者协会|市场监管|工商局?|工信部|监管部门|质监局|315晚会",
+          "threatens to complain to a regulator"),
+    _rule("zh-media", "threat_media", 0.45,
+          r"曝光|媒体|记者|电视台|上新闻|热搜|发微博|发到网上|网上发|发抖音|发朋友圈",
+          "threatens to go to the media"),
+    _rule("zh-legal", "threat_legal", 0.35,
+          r"律师|起诉|告你们|法院|打官司|法律途径|走法律程序|仲裁",
+          "threatens legal action"),
+    _rule("zh-multiple", "compensation_multiple", 0.5,
+          rf"{_NUM}倍(?:的)?(?:赔偿|赔付|价款|的钱|补偿)|假一赔{_NUM}|退一赔{_NUM}|赔{_NUM}倍",
+          "demands compensation by a multiple of the price", negatable=False),
+    _rule("zh-law-article", "law_citation", 0.4,
+          rf"(?:消费者权益保护法|消法|食品安全法|产品质量法|广告法|电子商务法)"
+          rf"(?:第?{_NUM}条)?|第{_NUM}条",
+          "cites a specific law or article", negatable=False),
+    _rule("zh-withdraw-for-cash", "withdrawal_for_payment", 0.6,
+          rf"(?:撤(?:销|回)?(?:投诉|差评)|删(?:除)?差评|私了).{{0,12}}(?:钱|赔|补偿|红包|现金|{_NUM}元)"
+          rf"|(?:钱|赔|补偿|红包|现金|{_NUM}元).{{0,12}}(?:撤(?:销|回)?(?:投诉|差评)|删(?:除)?差评|私了)",
+          "offers to withdraw a complaint for money", negatable=False),
+    _rule("zh-abuse", "abuse", 0.3, r"傻逼|傻b|神经病|垃圾公司|骗子公司|去死|滚蛋|他妈的|狗东西",
+          "abuses the agent", negatable=False),
+    # English
+    _rule("en-regulator", "threat_regulator", 0.45,
+          r"consumer protection|trading standards|better business bureau|\bbbb\b|ftc\b|"
+          r"report (?:you|this) to",
+          "threatens to complain to a regulator"),
+    _rule("en-media", "threat_media", 0.45,
+          r"\bpress\b|journalist|newspaper|the news\b|go viral|social media|"
+          r"post (?:it|this) online",
+          "threatens to go to the media"),
+    _rule("en-legal", "threat_legal", 0.35, r"lawyer|attorney|\bsue\b|court|legal action",
+          "threatens legal action"),
+    _rule("en-multiple", "compensation_multiple", 0.5,
+          r"(?:ten|five|three|double|triple|\d+) times (?:the )?(?:price|amount|refund)|"
+          r"triple (?:the )?(?:price|refund)|double (?:the )?refund",
+          "demands compensation by a multiple of the price", negatable=False),
+    _rule("en-withdraw-for-cash", "withdrawal_for_payment", 0.6,
+          r"(?:withdraw|drop|remove|delete) (?:my |the )?(?:complaint|review).{0,30}"
+          r"(?:pay|cash|money|refund)|(?:pay|cash|money).{0,30}(?:withdraw|drop|remove|delete) "
+          r"(?:my |the )?(?:complaint|review)",
+          "offers to withdraw a complaint for money", negatable=False),
+)
+
+# A negation shortly before a threat takes it back: 我不会打12315 / I won't call a lawyer.
+_NEGATION = re.compile(
+    r"(不会|不想|不打算|没打算|不用|不至于|不是要|并不想|没必要|没想|不去|别)[^，。！？,.!?]{0,6}$"
+    r"|(won't|will not|not going to|don't want to|no need to|wouldn't)\W+(\w+\W+){0,3}$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class RiskSettings:
+    medium_at: float = 0.3
+    high_at: float = 0.6
+    history_window_days: int = 30
+    history_weight_per_complaint: float = 0.15
+    history_max_weight: float = 0.45
+
+
+@dataclass(frozen=True)
+class RiskReason:
+    category: str
+    rule: str
+    weight: float
+    description: str
+    evidence: tuple[Evidence, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"category": self.category, "rule": self.rule, "weight": self.weight,
+                "description": self.description,
+                "evidence": [e.as_dict() for e in self.evidence]}
+
+
+@dataclass(frozen=True)
+class RiskAssessment:
+    score: float
+    level: str
+    reasons: tuple[RiskReason, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    """Complaints the store knows of by the same customer, in the window before this call."""
+
+    complaints: int = 0
+    orders: int = 0
+
+
+def rule_reasons(turns: pd.DataFrame) -> list[RiskReason]:
+    """Reasons found by the written rules in the customer's turns, one per category."""
+    found: dict[str, tuple[RiskRule, list[Evidence]]] = {}
+    customer = turns[turns["speaker"].isin(["customer", "unknown"])]
+    for row in customer.itertuples(index=False):
+        text = str(row.raw_text)
+        for rule in RULES:
+            for match in rule.pattern.finditer(text):
+                if rule.negatable and _NEGATION.search(text[: match.start()]):
+                    continue
+                evidence = Evidence(int(row.idx), _num(row.start), _num(row.end), text,
+                                    f"{rule.description}: “{match.group(0)}”")
+                found.setdefault(rule.category, (rule, []))[1].append(evidence)
+                break
+    return [RiskReason(rule.category, rule.id, rule.weight, rule.description, tuple(evs))
+            for rule, evs in found.values()]
+
+
+def assess(turns: pd.DataFrame, history: CustomerHistory | None = None,
+           settings: RiskSettings | None = None,
+           extra: list[RiskReason] | None = None) -> RiskAssessment:
+    """Risk of one call from its turns, the customer's history and any extra (model) reasons."""
+    settings = settings or RiskSettings()
+    reasons = rule_reasons(turns) + list(extra or [])
+    if history is not None and history.complaints > 0:
+        weight = min(settings.history_max_weight,
+                     settings.history_weight_per_complaint * history.complaints)
+        orders = f" across {history.orders} order(s)" if history.orders else ""
+        reasons.append(RiskReason(
+            "customer_history", "history", round(weight, 3),
+            f"{history.complaints} earlier complaint(s) in {settings.history_window_days} days"
+            f"{orders}", (),
+        ))
+    remaining = 1.0
+    for reason in reasons:
+        remaining *= 1.0 - reason.weight
+    score = round(1.0 - remaining, 4)
+    level = ("high" if score >= settings.high_at else
+             "medium" if score >= settings.medium_at else "low")
+    return RiskAssessment(score, level, tuple(sorted(reasons, key=lambda r: -r.weight)))
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), 3)

@@ -1,0 +1,67 @@
+"""Malicious-complaint rules on hand-written examples, including near-misses."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.conversation import turns_from_document
+from pipeline.risk import CustomerHistory, RiskSettings, assess
+
+
+def said(*texts: str, speaker: str = "customer"):
+    return turns_from_document({"call_id": "x", "language": "zh", "turns": [
+        {"speaker": speaker, "text": text} for text in texts]})
+
+
+@pytest.mark.parametrize(("text", "categories"), [
+    ("我要打12315投诉你们，还要找媒体曝光", {"threat_regulator", "threat_media"}),
+    ("你们不给三倍赔偿我就起诉", {"compensation_multiple", "threat_legal"}),
+    ("根据消费者权益保护法第55条，假一赔十", {"compensation_multiple", "law_citation"}),
+    ("食品安全法第148条规定要十倍赔偿", {"compensation_multiple", "law_citation"}),
+    ("给我五百元我就撤销投诉", {"withdrawal_for_payment"}),
+    ("我已经联系记者了，明天就上新闻", {"threat_media"}),
+    ("退一赔三，少一分都不行", {"compensation_multiple"}),
+    ("I will go to the press and my lawyer will sue you", {"threat_media", "threat_legal"}),
+    ("I want ten times the price back", {"compensation_multiple"}),
+    ("Pay me and I'll withdraw my complaint", {"withdrawal_for_payment"}),
+])
+def test_rules_fire_with_evidence(text: str, categories: set[str]) -> None:
+    risk = assess(said("您好", text))
+    assert {r.category for r in risk.reasons} == categories
+    for reason in risk.reasons:
+        (evidence,) = reason.evidence
+        assert evidence.idx == 1 and evidence.text == text
+    assert risk.level in {"medium", "high"}
+
+
+@pytest.mark.parametrize("text", [
+    "我不会打12315的，你们放心",       # mentions 12315 only to say they won't call it
+    "没必要找记者，你们处理好就行",
+    "我不想起诉，只想退款",
+    "这个快递太慢了，我很不满意",        # a complaint, not a malicious one
+    "I won't call a lawyer, just fix it",
+    "I'm not going to the press, I just want my refund",
+])
+def test_near_misses_do_not_fire(text: str) -> None:
+    risk = assess(said(text))
+    assert risk.reasons == () and risk.level == "low" and risk.score == 0
+
+
+def test_only_the_customer_is_judged() -> None:
+    assert assess(said("您可以拨打12315咨询", speaker="agent")).score == 0
+
+
+def test_history_raises_the_risk() -> None:
+    quiet = assess(said("快递太慢"))
+    repeat = assess(said("快递太慢"), CustomerHistory(complaints=3, orders=2))
+    assert quiet.score == 0 and repeat.score == pytest.approx(0.45)
+    assert "3 earlier complaint(s) in 30 days across 2 order(s)" in repeat.reasons[0].description
+
+
+def test_signals_combine_and_levels_cut() -> None:
+    one = assess(said("我要打12315"))
+    two = assess(said("我要打12315，还要找媒体曝光"))
+    assert one.score == pytest.approx(0.45) and one.level == "medium"
+    assert two.score == pytest.approx(1 - 0.55 * 0.55) and two.level == "high"
+    strict = assess(said("我要打12315"), settings=RiskSettings(medium_at=0.5, high_at=0.9))
+    assert strict.level == "low"
