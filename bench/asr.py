@@ -22,12 +22,13 @@ import os
 import platform
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import wave
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -108,6 +109,7 @@ class Item:
     references: dict[str, str] | None  # speaker -> reference text; None when unknown
     scored: bool = True
     demo: bool = False
+    timeline: str | None = None  # all speakers' reference in time order, when known
 
     @property
     def stereo(self) -> bool:
@@ -130,9 +132,9 @@ def clip_items(data: Path) -> list[Item]:
     return items
 
 
-def demo_items(transcriber: Transcriber) -> list[Item]:
+def demo_items(transcriber: Transcriber, examples: Path) -> list[Item]:
     """Stereo demo calls from examples/manifest.csv, with their scripts when present."""
-    manifest = EXAMPLES / "manifest.csv"
+    manifest = examples / "manifest.csv"
     if not manifest.is_file():
         console.print(f"[yellow]note:[/] {manifest} not found: demo calls skipped")
         return []
@@ -149,28 +151,31 @@ def demo_items(transcriber: Transcriber) -> list[Item]:
             recording = audio_io.load(path, layout, transcriber.settings.audio)
             language, _ = transcriber.detect_language(recording)
         call_id = row["call_id"]
-        script = _load_script(EXAMPLES / "calls" / f"{call_id}.json")
-        items.append(Item(call_id, path, language, layout, _duration(path), script, demo=True))
+        script, timeline = _load_script(examples / "calls" / f"{call_id}.json")
+        items.append(Item(call_id, path, language, layout, _duration(path), script, demo=True,
+                          timeline=timeline))
     if not items:
         console.print("[yellow]note:[/] the manifest lists no stereo demo call on disk: skipped")
     return items
 
 
-def _load_script(path: Path) -> dict[str, str] | None:
-    """Per-speaker reference text from a demo call's ground-truth script, if any."""
+def _load_script(path: Path) -> tuple[dict[str, str] | None, str | None]:
+    """A demo call's ground truth: reference text per speaker, and all turns in time order."""
     if not path.is_file():
-        return None
+        return None, None
     data = json.loads(path.read_text(encoding="utf-8"))
     turns = data if isinstance(data, list) else next(
         (data[k] for k in ("turns", "script", "segments") if isinstance(data.get(k), list)), [])
-    by_speaker: dict[str, list[tuple[float, str]]] = {}
-    for turn in turns:
-        if isinstance(turn, dict) and turn.get("speaker") in ("agent", "customer"):
-            start = float(turn.get("start") or 0.0)
-            by_speaker.setdefault(turn["speaker"], []).append((start, str(turn.get("text", ""))))
-    if not by_speaker:
-        return None
-    return {spk: "".join(text for _, text in sorted(turns)) for spk, turns in by_speaker.items()}
+    spoken = sorted(
+        (float(t.get("start") or 0.0), t["speaker"], str(t.get("text", "")))
+        for t in turns if isinstance(t, dict) and t.get("speaker") in ("agent", "customer")
+    )
+    if not spoken:
+        return None, None
+    by_speaker: dict[str, str] = {}
+    for _, speaker, text in spoken:
+        by_speaker[speaker] = by_speaker.get(speaker, "") + " " + text
+    return by_speaker, " ".join(text for _, _, text in spoken)
 
 
 def _duration(path: Path) -> float:
@@ -264,6 +269,20 @@ def leaks(item: Item, hyps: dict[str, str]) -> list[str]:
     return found
 
 
+def term_hits(item: Item, hyps: dict[str, str]) -> tuple[int, int]:
+    """Vocabulary terms spoken (in the reference) and how many of them the output has."""
+    out = "".join(normalise("".join(hyps.values()), "zh"))
+    ref = "".join(normalise("".join((item.references or {}).values()), "zh"))
+    spoken = {p: ref.count(p) for p in PHRASES}
+    return sum(min(out.count(p), n) for p, n in spoken.items()), sum(spoken.values())
+
+
+def missing_speakers(item: Item, hyps: dict[str, str]) -> list[str]:
+    """Speakers who said something (per the reference) but got no text at all."""
+    refs = item.references or {}
+    return [spk for spk, ref in refs.items() if ref.strip() and not hyps.get(spk, "").strip()]
+
+
 def _trigrams(text: str) -> list[str]:
     """Character 3-grams within each piece of text between punctuation and spaces."""
     pieces = re.split(r"[^\w]+|_", to_simplified(text).lower())
@@ -292,6 +311,9 @@ class Context:
     scratch: Path
     repeats: int
     demo_repeats: int
+    overhead_repeats: int
+    # Last result per (file, options): lets a later section reuse an identical transcription.
+    memo: dict[tuple[str, TranscribeOptions], Transcription] = field(default_factory=dict)
 
     def repeats_for(self, item: Item) -> int:
         return self.demo_repeats if item.demo else self.repeats
@@ -319,23 +341,33 @@ def callqa_once(ctx: Context, path: Path, options: TranscribeOptions) -> Run:
     ctx.transcriber.cache = DiskCache(Path(tempfile.mkdtemp(dir=ctx.scratch)))
     run = measure(partial(ctx.transcriber.transcribe_file, path, options=options))
     assert not run.result.cached
+    ctx.memo[(str(path), options)] = run.result
     return run
 
 
-def bare_once(ctx: Context, path: Path, options: TranscribeOptions) -> Run:
+def bare_once(
+    ctx: Context, path: Path, options: TranscribeOptions, word_timestamps: bool = False
+) -> Run:
     """faster-whisper on the file path, same settings, consuming every segment."""
-    return measure(partial(_bare, ctx.bare, path, options))
+    return measure(partial(_bare, ctx.bare, path, options, word_timestamps))
 
 
-def _bare(model: Any, path: Path, options: TranscribeOptions) -> list[str]:
+def _bare(model: Any, path: Path, options: TranscribeOptions, word_timestamps: bool
+          ) -> list[str]:
     segments, _ = model.transcribe(
         str(path), language=options.language, beam_size=options.beam_size,
         vad_filter=options.vad,
         vad_parameters={"min_silence_duration_ms": options.vad_min_silence_ms,
                         "speech_pad_ms": options.vad_speech_pad_ms},
         condition_on_previous_text=options.condition_on_previous_text,
+        word_timestamps=word_timestamps,
     )
     return [segment.text for segment in segments]
+
+
+def has_channel_modes() -> bool:
+    """True when callqa can decode a stereo call's channels jointly or separately."""
+    return hasattr(TranscribeOptions(), "channels")
 
 
 @dataclass
@@ -371,6 +403,13 @@ def interleave(runs: dict[str, Callable[[], Run]], repeats: int) -> dict[str, Se
     return series
 
 
+def paired(a: Series, b: Series) -> tuple[float, float]:
+    """Median of per-repetition ratios a/b and differences a-b (adjacent runs, same load)."""
+    ratios = [x / y for x, y in zip(a.wall, b.wall, strict=True) if y > 0]
+    diffs = [x - y for x, y in zip(a.wall, b.wall, strict=True)]
+    return round(statistics.median(ratios), 3), round(statistics.median(diffs), 4)
+
+
 def median(values: Sequence[float]) -> float:
     return round(statistics.median(values), 4)
 
@@ -381,32 +420,52 @@ def ratio(a: float, b: float) -> float:
 
 # -- sections -------------------------------------------------------------------------------
 
+def compare_words(callqa: str, bare: str, language: str) -> dict[str, Any]:
+    """Whether both gave the same words; both texts kept when not."""
+    same = normalise(callqa, language) == normalise(bare, language)
+    return {"same_words": same} if same else {"same_words": False, "callqa_text": callqa,
+                                               "bare_text": bare}
+
+
 def bench_overhead(ctx: Context, items: Sequence[Item]) -> dict[str, Any]:
-    """Section 1: callqa vs bare faster-whisper on mono files."""
+    """Section 1: callqa vs bare faster-whisper on mono files.
+
+    Two bare references: plain (the brief's settings) and with word timestamps, which callqa's
+    joint channel mode asks for (it needs word times to give words back to speakers).
+    """
     rows = []
     for item in items:
         options = base_options(item)
         runs = interleave({
             "callqa": partial(callqa_once, ctx, item.path, options),
             "bare": partial(bare_once, ctx, item.path, options),
-        }, ctx.repeats)
-        callqa, bare = runs["callqa"], runs["bare"]
-        bare_text = " ".join(t.strip() for t in bare.last)
-        rows.append({
-            "file": item.name, "duration_s": round(item.duration_s, 2),
-            "callqa_s": callqa.wall_s, "bare_s": bare.wall_s,
-            "ratio": ratio(callqa.wall_s, bare.wall_s),
-            "callqa_cpu_s": callqa.cpu_s, "bare_cpu_s": bare.cpu_s,
-            "cpu_ratio": ratio(callqa.cpu_s, bare.cpu_s),
-            "same_words": normalise(" ".join(callqa.last.segments["text"]), item.language)
-            == normalise(bare_text, item.language),
-            "callqa": callqa.as_json(), "bare": bare.as_json(), "_result": callqa.last,
-        })
-    totals = {k: round(sum(r[k] for r in rows), 4)
-              for k in ("callqa_s", "bare_s", "callqa_cpu_s", "bare_cpu_s")}
-    return {"rows": rows, **totals, "ratio": ratio(totals["callqa_s"], totals["bare_s"]),
-            "cpu_ratio": ratio(totals["callqa_cpu_s"], totals["bare_cpu_s"]),
-            "breakdown": overhead_breakdown(ctx, items)}
+            "bare_words": partial(bare_once, ctx, item.path, options, True),
+        }, ctx.overhead_repeats)
+        progress(item, runs)
+        callqa = runs["callqa"]
+        row: dict[str, Any] = {"file": item.name, "duration_s": round(item.duration_s, 2),
+                               "callqa_s": callqa.wall_s, "callqa_cpu_s": callqa.cpu_s,
+                               "callqa": callqa.as_json(), "_result": callqa.last}
+        for ref in ("bare", "bare_words"):
+            base = runs[ref]
+            paired_ratio, paired_diff = paired(callqa, base)
+            row[ref] = {"wall_s": base.wall_s, "cpu_s": base.cpu_s, **base.as_json(),
+                        "ratio": ratio(callqa.wall_s, base.wall_s),
+                        "cpu_ratio": ratio(callqa.cpu_s, base.cpu_s),
+                        "paired_ratio": paired_ratio, "paired_diff_s": paired_diff}
+        bare_text = " ".join(t.strip() for t in runs["bare"].last)
+        row |= compare_words(" ".join(callqa.last.segments["text"]), bare_text, item.language)
+        rows.append(row)
+    result: dict[str, Any] = {"rows": rows,
+                              "callqa_s": round(sum(r["callqa_s"] for r in rows), 4),
+                              "callqa_cpu_s": round(sum(r["callqa_cpu_s"] for r in rows), 4)}
+    for ref in ("bare", "bare_words"):
+        wall = round(sum(r[ref]["wall_s"] for r in rows), 4)
+        cpu = round(sum(r[ref]["cpu_s"] for r in rows), 4)
+        result[ref] = {"wall_s": wall, "cpu_s": cpu, "ratio": ratio(result["callqa_s"], wall),
+                       "cpu_ratio": ratio(result["callqa_cpu_s"], cpu)}
+    result["breakdown"] = overhead_breakdown(ctx, items)
+    return result
 
 
 def overhead_breakdown(ctx: Context, items: Sequence[Item]) -> list[dict[str, Any]]:
@@ -435,15 +494,26 @@ def frame_cost(results: Sequence[Transcription]) -> float:
 
 
 def bench_stereo(ctx: Context, items: Sequence[Item]) -> dict[str, Any]:
-    """Section 3: each stereo file as two channels vs its mono mix."""
+    """Section 3: each stereo file as two channels vs its mono mix.
+
+    Mandarin calls also get a batched run in the same interleaved group, for section 5.
+    """
     rows = []
     for item in items:
         recording = audio_io.load(item.path, item.layout)
         mix = write_wav(ctx.scratch / f"{item.name}_mix.wav", recording.mixdown())
-        runs = interleave({
+        variants = {
             "stereo": partial(callqa_once, ctx, item.path, base_options(item)),
             "mono_mix": partial(callqa_once, ctx, mix, base_options(item, layout="mono")),
-        }, ctx.repeats_for(item))
+        }
+        if has_channel_modes():  # the default is joint: also time one pass per channel
+            variants["separate"] = partial(callqa_once, ctx, item.path,
+                                           base_options(item, channels="separate"))
+        if item.language == "zh":
+            variants["batched"] = partial(callqa_once, ctx, item.path,
+                                          base_options(item, batched=True))
+        runs = interleave(variants, ctx.repeats_for(item))
+        progress(item, runs)
         stereo, mono = runs["stereo"], runs["mono_mix"]
         mixed = " ".join(speaker_texts(mono.last).values())
         rows.append({
@@ -454,21 +524,39 @@ def bench_stereo(ctx: Context, items: Sequence[Item]) -> dict[str, Any]:
             "cpu_ratio": ratio(stereo.cpu_s, mono.cpu_s),
             "mix_score": mix_score(item, mixed), "mix_text": mixed,
             "stereo": stereo.as_json(), "mono_mix": mono.as_json(), "_result": stereo.last,
+            "_runs": runs,
         })
-    totals = {k: round(sum(r[k] for r in rows), 4)
-              for k in ("stereo_s", "mono_mix_s", "stereo_cpu_s", "mono_mix_cpu_s")}
-    return {"rows": rows, **totals,
-            "ratio": ratio(totals["stereo_s"], totals["mono_mix_s"]) if rows else None,
-            "cpu_ratio": ratio(totals["stereo_cpu_s"], totals["mono_mix_cpu_s"]) if rows else None}
+        if "separate" in runs:
+            sep = runs["separate"]
+            rows[-1] |= {"separate_s": sep.wall_s, "separate_cpu_s": sep.cpu_s,
+                         "separate_ratio": ratio(sep.wall_s, mono.wall_s),
+                         "separate": sep.as_json(),
+                         "separate_score": score(item, speaker_texts(sep.last))}
+    keys = ["stereo_s", "mono_mix_s", "stereo_cpu_s", "mono_mix_cpu_s"]
+    if rows and "separate_s" in rows[0]:
+        keys += ["separate_s", "separate_cpu_s"]
+    totals = {k: round(sum(r[k] for r in rows), 4) for k in keys}
+    result = {"rows": rows, **totals,
+              "ratio": ratio(totals["stereo_s"], totals["mono_mix_s"]) if rows else None,
+              "cpu_ratio": ratio(totals["stereo_cpu_s"], totals["mono_mix_cpu_s"]) if rows
+              else None}
+    if "separate_s" in totals:
+        result["separate_ratio"] = ratio(totals["separate_s"], totals["mono_mix_s"])
+        result["separate_cpu_ratio"] = ratio(totals["separate_cpu_s"], totals["mono_mix_cpu_s"])
+    return result
 
 
 def mix_score(item: Item, hyp: str) -> dict[str, Any] | None:
-    """Error rate of the mono-mix transcript against both references joined (best order)."""
+    """Error rate of the mono-mix transcript against all turns in time order.
+
+    Without turn times (overlapping speakers), against both speakers joined, in the better order.
+    """
     if not item.references:
         return None
     refs = list(item.references.values())
-    scores = [score(replace(item, references={"unknown": " ".join(order)}), {"unknown": hyp})
-              for order in (refs, refs[::-1])]
+    orders = [item.timeline] if item.timeline else [" ".join(refs), " ".join(refs[::-1])]
+    scores = [score(replace(item, references={"unknown": ref}), {"unknown": hyp})
+              for ref in orders]
     return min((s for s in scores if s), key=lambda s: s["rate"])
 
 
@@ -480,23 +568,30 @@ def bench_batched(ctx: Context, items: Sequence[Item]) -> list[dict[str, Any]]:
             "sequential": partial(callqa_once, ctx, item.path, base_options(item, batched=False)),
             "batched": partial(callqa_once, ctx, item.path, base_options(item, batched=True)),
         }, ctx.repeats_for(item))
-        row: dict[str, Any] = {"file": item.name, "duration_s": round(item.duration_s, 2)}
-        for mode, series in runs.items():
-            hyps = speaker_texts(series.last)
-            row[mode] = {
-                "time_s": series.wall_s, "cpu_s": series.cpu_s, **series.as_json(),
-                "chars": len(normalise("".join(hyps.values()), "zh")),
-                "score": score(item, hyps) if item.scored else None,
-                "text": hyps,
-            }
-        seq, bat = row["sequential"], row["batched"]
-        row["time_ratio"] = ratio(bat["time_s"], seq["time_s"])
-        row["char_ratio"] = ratio(bat["chars"], seq["chars"])
-        row["drops_content"] = bat["chars"] < 0.9 * seq["chars"]
-        row["less_accurate"] = bool(seq["score"]) and (
-            bat["score"]["rate"] > seq["score"]["rate"] + 0.05)
-        rows.append(row)
+        progress(item, runs)
+        rows.append(batched_row(item, runs["sequential"], runs["batched"]))
     return rows
+
+
+def batched_row(item: Item, sequential: Series, batched: Series) -> dict[str, Any]:
+    row: dict[str, Any] = {"file": item.name, "duration_s": round(item.duration_s, 2)}
+    for mode, series in (("sequential", sequential), ("batched", batched)):
+        hyps = speaker_texts(series.last)
+        row[mode] = {
+            "time_s": series.wall_s, "cpu_s": series.cpu_s, **series.as_json(),
+            "chars": len(normalise("".join(hyps.values()), "zh")),
+            "score": score(item, hyps) if item.scored else None,
+            "missing_speakers": missing_speakers(item, hyps),
+            "text": hyps,
+        }
+    seq, bat = row["sequential"], row["batched"]
+    row["time_ratio"] = ratio(bat["time_s"], seq["time_s"])
+    row["char_ratio"] = ratio(bat["chars"], seq["chars"])
+    row["drops_content"] = bat["chars"] < 0.9 * seq["chars"] or (
+        len(bat["missing_speakers"]) > len(seq["missing_speakers"]))
+    row["less_accurate"] = bool(seq["score"]) and (
+        bat["score"]["rate"] > seq["score"]["rate"] + 0.05)
+    return row
 
 
 VOCAB_MODES: dict[str, dict[str, str | None]] = {
@@ -512,14 +607,36 @@ def bench_vocabulary(ctx: Context, items: Sequence[Item]) -> list[dict[str, Any]
     for item in items:
         row: dict[str, Any] = {"file": item.name, "language": item.language}
         for mode, vocab in VOCAB_MODES.items():
-            run = callqa_once(ctx, item.path, base_options(item, **vocab))
+            options = base_options(item, **vocab)
+            reused = ctx.memo.get((str(item.path), options))  # same options ran already
+            run = Run(0.0, 0.0, reused) if reused else callqa_once(ctx, item.path, options)
             hyps = speaker_texts(run.result)
-            row[mode] = {"time_s": round(run.wall_s, 4), "text": hyps,
+            row[mode] = {"time_s": None if reused else round(run.wall_s, 4),
+                         "reused": bool(reused), "text": hyps,
                          "score": score(item, hyps) if item.scored else None,
                          "leaks": leaks(item, hyps),
-                         "leaked_trigrams": leaked_trigrams(item, hyps)}
+                         "leaked_trigrams": leaked_trigrams(item, hyps),
+                         "terms": term_hits(item, hyps),
+                         "missing_speakers": missing_speakers(item, hyps)}
         rows.append(row)
+        console.print(f"  {item.name}: done", markup=False)
     return rows
+
+
+def vocabulary_demos(demos: Sequence[Item], limit: int) -> list[Item]:
+    """The Mandarin demo calls whose scripts use the vocabulary most (they would gain most)."""
+    def uses(item: Item) -> int:
+        text = "".join((item.references or {}).values())
+        return sum(text.count(p) for p in PHRASES)
+
+    zh = [i for i in demos if i.language == "zh"]
+    ranked = sorted(zh, key=lambda i: (-uses(i), i.duration_s))
+    return ranked if limit < 0 else ranked[:limit]
+
+
+def progress(item: Item, runs: dict[str, Series]) -> None:
+    times = ", ".join(f"{name} {series.wall_s:.2f} s" for name, series in runs.items())
+    console.print(f"  {item.name} ({item.duration_s:.1f} s audio): {times}", markup=False)
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -539,14 +656,22 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
 
 def report(results: dict[str, Any]) -> None:
     over = results["overhead"]
-    _table(f"1. callqa vs bare faster-whisper, mono (median of {results['meta']['repeats']})",
-           ["file", "audio s", "callqa s", "bare s", "ratio", "callqa cpu s", "bare cpu s",
-            "cpu ratio", "same words"],
-           [(r["file"], r["duration_s"], r["callqa_s"], r["bare_s"], r["ratio"],
-             r["callqa_cpu_s"], r["bare_cpu_s"], r["cpu_ratio"], r["same_words"])
-            for r in over["rows"]]
-           + [("TOTAL (sum of medians)", "", over["callqa_s"], over["bare_s"], over["ratio"],
-               over["callqa_cpu_s"], over["bare_cpu_s"], over["cpu_ratio"], "")])
+    n = results["meta"]["overhead_repeats"]
+    refs = ("bare", "bare_words")
+    _table(f"1. callqa vs bare faster-whisper, mono (medians of {n} interleaved runs; "
+           "bare_words = bare + word_timestamps)",
+           ["file", "audio s", "callqa s", "bare s", "bare_words s",
+            *(f"{x} {k}" for x in refs for k in ("ratio", "paired", "diff s", "cpu ratio")),
+            "same words"],
+           [(r["file"], r["duration_s"], r["callqa_s"], r["bare"]["wall_s"],
+             r["bare_words"]["wall_s"],
+             *(r[x][k] for x in refs
+               for k in ("ratio", "paired_ratio", "paired_diff_s", "cpu_ratio")),
+             r["same_words"]) for r in over["rows"]]
+           + [("TOTAL (sum of medians)", "", over["callqa_s"], over["bare"]["wall_s"],
+               over["bare_words"]["wall_s"],
+               *(v for x in refs for v in (over[x]["ratio"], "", "", over[x]["cpu_ratio"])),
+               "")])
     _table("1b. where the overhead goes (median s)",
            ["file", "callqa load+checks+sha256", "faster-whisper decode_audio"],
            [(r["file"], r["callqa_load_s"], r["fw_decode_s"]) for r in over["breakdown"]]
@@ -556,43 +681,58 @@ def report(results: dict[str, Any]) -> None:
            [(r["file"], r["layout"], r["duration_s"], r["time_s"], r["rtf"])
             for r in results["rtf"]])
     st = results["stereo"]
-    _table("3. dual-channel vs mono mix (callqa, median)",
-           ["file", "audio s", "stereo s", "mono mix s", "ratio", "cpu ratio", "mix transcript"],
+    sep = "separate_s" in st
+    _table("3. dual-channel vs mono mix (callqa, median; stereo = default channel mode"
+           + (", separate = one pass per channel)" if sep else ")"),
+           ["file", "audio s", "stereo s", "mono mix s", "ratio", "cpu ratio",
+            *(["separate s", "separate ratio"] if sep else []), "mix transcript"],
            [(r["file"], r["duration_s"], r["stereo_s"], r["mono_mix_s"], r["ratio"],
-             r["cpu_ratio"], _fmt_score(r["mix_score"])) for r in st["rows"]]
+             r["cpu_ratio"], *([r["separate_s"], r["separate_ratio"]] if sep else []),
+             _fmt_score(r["mix_score"])) for r in st["rows"]]
            + [("TOTAL (sum of medians)", "", st["stereo_s"], st["mono_mix_s"], st["ratio"],
-               st["cpu_ratio"], "")])
-    _table("4. accuracy (callqa defaults, sequential, no vocabulary)",
-           ["file", "score", "per channel", "hypothesis"],
+               st["cpu_ratio"], *([st["separate_s"], st["separate_ratio"]] if sep else []),
+               "")])
+    _table("4. accuracy (callqa defaults, sequential, no vocabulary; stereo: also with one "
+           "pass per channel)",
+           ["file", "score", "per channel", "separate-pass score", "hypothesis"],
            [(r["file"], _fmt_score(r["score"]) + ("" if r["scored"] else " (report only)"),
-             r["per_speaker"], r["text"][:70]) for r in results["accuracy"]])
+             r["per_speaker"], _fmt_score(r["separate_score"]), r["text"][:60])
+            for r in results["accuracy"]])
     _table("5. batched vs sequential, Mandarin (callqa)",
            ["file", "audio s", "seq score", "batched score", "seq chars", "batched chars",
             "seq s", "batched s", "time ratio", "drops?", "worse?"],
            [(r["file"], r["duration_s"], _fmt_score(r["sequential"]["score"]),
-             _fmt_score(r["batched"]["score"]), r["sequential"]["chars"], r["batched"]["chars"],
+             _fmt_score(r["batched"]["score"]) + (" !" if r["batched"]["missing_speakers"] else ""),
+             r["sequential"]["chars"], r["batched"]["chars"],
              r["sequential"]["time_s"], r["batched"]["time_s"], r["time_ratio"],
              r["drops_content"], r["less_accurate"]) for r in results["batched"]])
-    _table("6. domain vocabulary: score; leaked phrases / copied 3-grams (not in the reference)",
-           ["file", *(f"{m} score" for m in VOCAB_MODES), *(f"{m} leaks" for m in VOCAB_MODES)],
-           [(r["file"], *(_fmt_score(r[m]["score"]) for m in VOCAB_MODES),
+    _table("6. domain vocabulary: score; terms found/spoken; leaked phrases / copied 3-grams "
+           "(not in the reference); ! = a speaker got no text",
+           ["file", *(f"{m} score" for m in VOCAB_MODES), *(f"{m} terms" for m in VOCAB_MODES),
+            *(f"{m} leaks" for m in VOCAB_MODES)],
+           [(r["file"],
+             *(_fmt_score(r[m]["score"]) + (" !" if r[m]["missing_speakers"] else "")
+               for m in VOCAB_MODES),
+             *("{}/{}".format(*r[m]["terms"]) if r[m]["terms"][1] else "-" for m in VOCAB_MODES),
              *(f"{len(r[m]['leaks'])} / {len(r[m]['leaked_trigrams'])}" for m in VOCAB_MODES))
             for r in results["vocabulary"]])
     for r in results["vocabulary"]:
         for mode in VOCAB_MODES:
             if r[mode]["leaks"] or r[mode]["leaked_trigrams"]:
-                console.print(f"  leak {r['file']} [{mode}]: {r[mode]['leaks']} "
+                console.print(f"  leak {r['file']} ({mode}): {r[mode]['leaks']} "
                               f"{r[mode]['leaked_trigrams']} -> "
-                              f"{' | '.join(r[mode]['text'].values())[:90]!r}")
+                              f"{' | '.join(r[mode]['text'].values())[:90]!r}", markup=False)
     console.print(results["summary"])
 
 
-def accuracy_rows(items: Sequence[Item], results: dict[str, Transcription]) -> list[dict]:
+def accuracy_rows(items: Sequence[Item], results: dict[str, Transcription],
+                  separate: dict[str, Any]) -> list[dict]:
     rows = []
     for item in items:
         hyps = speaker_texts(results[item.name])
         s = score(item, hyps)
         rows.append({"file": item.name, "scored": item.scored, "score": s,
+                     "separate_score": separate.get(item.name),
                      "per_speaker": s["per_speaker"] if s and item.stereo else "",
                      "text": " | ".join(hyps.values()), "hyps": hyps})
     return rows
@@ -608,17 +748,22 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
     batched = results["batched"]
     vocab = results["vocabulary"]
     return {
-        "overhead_ratio": results["overhead"]["ratio"],
-        "overhead_cpu_ratio": results["overhead"]["cpu_ratio"],
-        "overhead_goal_met": results["overhead"]["ratio"] <= 1.05,
+        "overhead_ratio_vs_bare": results["overhead"]["bare"]["ratio"],
+        "overhead_ratio_vs_bare_words": results["overhead"]["bare_words"]["ratio"],
+        "overhead_cpu_ratio_vs_bare": results["overhead"]["bare"]["cpu_ratio"],
+        "overhead_cpu_ratio_vs_bare_words": results["overhead"]["bare_words"]["cpu_ratio"],
         "stereo_ratio": results["stereo"]["ratio"],
         "stereo_cpu_ratio": results["stereo"]["cpu_ratio"],
-        "stereo_goal_met": (results["stereo"]["ratio"] or 99) <= 1.2,
+        "stereo_separate_ratio": results["stereo"].get("separate_ratio"),
         "batched_drops_content_on": [r["file"] for r in batched if r["drops_content"]],
         "batched_less_accurate_on": [r["file"] for r in batched if r["less_accurate"]],
         "leaked_phrases": {m: sum(len(r[m]["leaks"]) for r in vocab) for m in VOCAB_MODES},
         "leaked_trigrams": {m: sum(len(r[m]["leaked_trigrams"]) for r in vocab)
                             for m in VOCAB_MODES},
+        "terms_found_of_spoken": {m: [sum(r[m]["terms"][i] for r in vocab) for i in (0, 1)]
+                                  for m in VOCAB_MODES},
+        "speakers_lost": {m: [r["file"] for r in vocab if r[m]["missing_speakers"]]
+                          for m in VOCAB_MODES},
     }
 
 
@@ -628,13 +773,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 repeat, shared clips only")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per variant")
+    parser.add_argument("--overhead-repeats", type=int, default=None,
+                        help="timed runs per variant in section 1 (default: 2 x --repeats - 1)")
+    parser.add_argument("--vocab-demos", type=int, default=3,
+                        help="Mandarin demo calls in the vocabulary section (-1: all)")
     parser.add_argument("--demo-repeats", type=int, default=1,
                         help="timed runs per variant on the (longer) demo calls")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared audio folder")
+    parser.add_argument("--examples", type=Path, default=EXAMPLES,
+                        help="folder with manifest.csv and calls/ (the demo calls)")
     args = parser.parse_args(argv)
     if args.quick:
         args.repeats = 1
+    if args.overhead_repeats is None:
+        args.overhead_repeats = max(1, 2 * args.repeats - 1)
     return args
 
 
@@ -656,6 +809,7 @@ def warm_up(ctx: Context, item: Item) -> None:
     callqa_once(ctx, item.path, base_options(item))
     callqa_once(ctx, item.path, base_options(item, batched=True))
     bare_once(ctx, item.path, base_options(item))
+    bare_once(ctx, item.path, base_options(item), word_timestamps=True)
 
 
 def meta(args: argparse.Namespace, threads: int, settings: Settings) -> dict[str, Any]:
@@ -668,9 +822,23 @@ def meta(args: argparse.Namespace, threads: int, settings: Settings) -> dict[str
         "python": sys.version.split()[0], "faster_whisper": faster_whisper.__version__,
         "ctranslate2": ctranslate2.__version__, "model": settings.asr.model,
         "compute_type": settings.asr.compute_type, "cpu_threads": threads,
-        "repeats": args.repeats, "demo_repeats": args.demo_repeats, "quick": args.quick,
+        "repeats": args.repeats, "overhead_repeats": args.overhead_repeats,
+        "demo_repeats": args.demo_repeats, "vocab_demos": args.vocab_demos, "quick": args.quick,
         "hotwords": HOTWORDS, "initial_prompt": INITIAL_PROMPT,
+        "callqa_commit": _commit(), "callqa_defaults": asdict(TranscribeOptions()),
     }
+
+
+def _commit() -> str | None:
+    """The project commit measured (read-only git query), with a mark for local changes."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "pipeline"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+local changes in pipeline/" if dirty else "")
 
 
 def strip_private(value: Any) -> Any:
@@ -689,12 +857,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     transcriber, bare, threads = load_models(settings)
     with tempfile.TemporaryDirectory(prefix="callqa-bench-") as tmp:
         scratch = Path(tmp)
-        ctx = Context(transcriber, bare, scratch, args.repeats, args.demo_repeats)
+        ctx = Context(transcriber, bare, scratch, args.repeats, args.demo_repeats,
+                      args.overhead_repeats)
         clips = clip_items(args.data)
         if not clips:
             console.print(f"[red]no shared clips under {args.data}[/]")
             return 1
-        demos = [] if args.quick else demo_items(transcriber)
+        demos = [] if args.quick else demo_items(transcriber, args.examples)
         if args.quick:
             console.print("[yellow]note:[/] --quick: demo calls skipped")
         warm_up(ctx, clips[0])
@@ -714,14 +883,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         times = {r["file"]: r["callqa_s"] for r in results["overhead"]["rows"]}
         times |= {r["file"]: r["stereo_s"] for r in results["stereo"]["rows"]}
         results["rtf"] = rtf_rows([*clips, *demos], times)
-        results["accuracy"] = accuracy_rows([i for i in [*clips, *demos] if i.name in last], last)
+        separate = {r["file"]: r.get("separate_score") for r in results["stereo"]["rows"]}
+        results["accuracy"] = accuracy_rows([i for i in [*clips, *demos] if i.name in last], last,
+                                            separate)
         console.print("[bold]3/5[/] batched vs sequential (Mandarin) ...")
-        results["batched"] = bench_batched(ctx, [*zh, concat])
+        results["batched"] = bench_batched(ctx, [i for i in zh if not i.stereo] + [concat])
+        for row in results["stereo"]["rows"]:  # stereo Mandarin: timed with section 3
+            item = next(i for i in stereo if i.name == row["file"])
+            if "batched" in row["_runs"]:
+                runs = row["_runs"]
+                results["batched"].append(batched_row(item, runs["stereo"], runs["batched"]))
         console.print("[bold]4/5[/] domain vocabulary ...")
         english = [i for i in clips if i.name == "jfk"]
-        results["vocabulary"] = bench_vocabulary(ctx, [*zh, concat, *english, noise_item(scratch)])
+        vocab_items = [*(i for i in zh if not i.demo), concat,
+                       *vocabulary_demos(demos, args.vocab_demos), *english, noise_item(scratch)]
+        results["vocabulary"] = bench_vocabulary(ctx, vocab_items)
         results["summary"] = summarise(results)
         results["meta"]["wall_s"] = round(time.perf_counter() - started, 1)
+        results["meta"]["process_cpu_s"] = round(time.process_time(), 1)
     console.print("[bold]5/5[/] report")
     report(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
