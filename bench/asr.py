@@ -10,14 +10,16 @@ decoding on Mandarin, (6) domain vocabulary (hotwords / initial prompt) and prom
 
 Every A/B timing is interleaved (A B, B A, A B, ...) on the same loaded model and summarised by
 medians, because the machine is shared. callqa's cache is pointed at a fresh empty folder
-before every timed call, so each call does its full work (decode, checks, SHA-256, one pass
-per channel, OpenCC, row validation, cache write).
+before every timed call, so each call does its full work (decode, checks, SHA-256, VAD,
+decoding, OpenCC, row validation, cache write). Temperature fallbacks (extra decodes) are
+counted per run. Results and their interpretation: bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import re
@@ -328,12 +330,39 @@ class Run:
     wall_s: float
     cpu_s: float  # this process, all threads: less sensitive to other load than wall time
     result: Any
+    fallbacks: int = 0  # decodes repeated at a higher temperature (see FallbackCounter)
+
+
+class FallbackCounter(logging.Handler):
+    """Counts faster-whisper's temperature fallbacks: a window decoded again because its text
+    was too repetitive or too unlikely. Each one costs a full extra decode of that window."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "threshold is not met" in str(record.msg):
+            self.count += 1
+
+
+FALLBACKS = FallbackCounter()
+
+
+def count_fallbacks() -> None:
+    """Attach the counter; faster-whisper logs fallbacks at DEBUG level."""
+    logger = logging.getLogger("faster_whisper")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(FALLBACKS)
+    logger.propagate = False  # keep its DEBUG chatter off the console
 
 
 def measure(fn: Callable[[], Any]) -> Run:
+    before = FALLBACKS.count
     wall, cpu = time.perf_counter(), time.process_time()
     result = fn()
-    return Run(time.perf_counter() - wall, time.process_time() - cpu, result)
+    elapsed, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
+    return Run(elapsed, cpu_s, result, FALLBACKS.count - before)
 
 
 def callqa_once(ctx: Context, path: Path, options: TranscribeOptions) -> Run:
@@ -376,6 +405,7 @@ class Series:
 
     wall: list[float]
     cpu: list[float]
+    fallbacks: list[int] = field(default_factory=list)
     last: Any = None
 
     @property
@@ -386,8 +416,8 @@ class Series:
     def cpu_s(self) -> float:
         return median(self.cpu)
 
-    def as_json(self) -> dict[str, list[float]]:
-        return {"wall": self.wall, "cpu": self.cpu}
+    def as_json(self) -> dict[str, list[float] | list[int]]:
+        return {"wall": self.wall, "cpu": self.cpu, "fallbacks": self.fallbacks}
 
 
 def interleave(runs: dict[str, Callable[[], Run]], repeats: int) -> dict[str, Series]:
@@ -399,6 +429,7 @@ def interleave(runs: dict[str, Callable[[], Run]], repeats: int) -> dict[str, Se
             run = runs[name]()
             series[name].wall.append(round(run.wall_s, 4))
             series[name].cpu.append(round(run.cpu_s, 4))
+            series[name].fallbacks.append(run.fallbacks)
             series[name].last = run.result
     return series
 
@@ -612,6 +643,7 @@ def bench_vocabulary(ctx: Context, items: Sequence[Item]) -> list[dict[str, Any]
             run = Run(0.0, 0.0, reused) if reused else callqa_once(ctx, item.path, options)
             hyps = speaker_texts(run.result)
             row[mode] = {"time_s": None if reused else round(run.wall_s, 4),
+                         "fallbacks": None if reused else run.fallbacks,
                          "reused": bool(reused), "text": hyps,
                          "score": score(item, hyps) if item.scored else None,
                          "leaks": leaks(item, hyps),
@@ -635,7 +667,8 @@ def vocabulary_demos(demos: Sequence[Item], limit: int) -> list[Item]:
 
 
 def progress(item: Item, runs: dict[str, Series]) -> None:
-    times = ", ".join(f"{name} {series.wall_s:.2f} s" for name, series in runs.items())
+    times = ", ".join(f"{name} {series.wall_s:.2f} s ({sum(series.fallbacks)} fallbacks)"
+                      for name, series in runs.items())
     console.print(f"  {item.name} ({item.duration_s:.1f} s audio): {times}", markup=False)
 
 
@@ -655,10 +688,36 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
 
 
 def report(results: dict[str, Any]) -> None:
-    over = results["overhead"]
-    n = results["meta"]["overhead_repeats"]
+    """Print a table per section that ran, then the summary."""
+    if "overhead" in results:
+        report_overhead(results["overhead"], results["meta"]["overhead_repeats"])
+    if "frame_cost_s" in results:
+        console.print(f"segment table build + pandera validation: {results['frame_cost_s']} s "
+                      "per call (median)")
+    if "rtf" in results:
+        _table("2. real-time factor (callqa median / audio duration)",
+               ["file", "layout", "audio s", "callqa s", "RTF"],
+               [(r["file"], r["layout"], r["duration_s"], r["time_s"], r["rtf"])
+                for r in results["rtf"]])
+    if "stereo" in results:
+        report_stereo(results["stereo"])
+    if "accuracy" in results:
+        _table("4. accuracy (callqa defaults, sequential, no vocabulary; stereo: also with one "
+               "pass per channel)",
+               ["file", "score", "per channel", "separate-pass score", "hypothesis"],
+               [(r["file"], _fmt_score(r["score"]) + ("" if r["scored"] else " (report only)"),
+                 r["per_speaker"], _fmt_score(r["separate_score"]), r["text"][:60])
+                for r in results["accuracy"]])
+    if "batched" in results:
+        report_batched(results["batched"])
+    if "vocabulary" in results:
+        report_vocabulary(results["vocabulary"])
+    console.print(results["summary"])
+
+
+def report_overhead(over: dict[str, Any], repeats: int) -> None:
     refs = ("bare", "bare_words")
-    _table(f"1. callqa vs bare faster-whisper, mono (medians of {n} interleaved runs; "
+    _table(f"1. callqa vs bare faster-whisper, mono (medians of {repeats} interleaved runs; "
            "bare_words = bare + word_timestamps)",
            ["file", "audio s", "callqa s", "bare s", "bare_words s",
             *(f"{x} {k}" for x in refs for k in ("ratio", "paired", "diff s", "cpu ratio")),
@@ -672,40 +731,43 @@ def report(results: dict[str, Any]) -> None:
                over["bare_words"]["wall_s"],
                *(v for x in refs for v in (over[x]["ratio"], "", "", over[x]["cpu_ratio"])),
                "")])
-    _table("1b. where the overhead goes (median s)",
+    _table("1b. file reading (median s)",
            ["file", "callqa load+checks+sha256", "faster-whisper decode_audio"],
-           [(r["file"], r["callqa_load_s"], r["fw_decode_s"]) for r in over["breakdown"]]
-           + [("segment table build + pandera validation", results["frame_cost_s"], "")])
-    _table("2. real-time factor (callqa median / audio duration)",
-           ["file", "layout", "audio s", "callqa s", "RTF"],
-           [(r["file"], r["layout"], r["duration_s"], r["time_s"], r["rtf"])
-            for r in results["rtf"]])
-    st = results["stereo"]
+           [(r["file"], r["callqa_load_s"], r["fw_decode_s"]) for r in over["breakdown"]])
+
+
+def report_stereo(st: dict[str, Any]) -> None:
     sep = "separate_s" in st
+    modes = ("stereo", "separate", "mono_mix") if sep else ("stereo", "mono_mix")
     _table("3. dual-channel vs mono mix (callqa, median; stereo = default channel mode"
-           + (", separate = one pass per channel)" if sep else ")"),
+           + (", separate = one pass per channel)" if sep else ")")
+           + "; fallbacks = temperature re-decodes in the timed runs",
            ["file", "audio s", "stereo s", "mono mix s", "ratio", "cpu ratio",
-            *(["separate s", "separate ratio"] if sep else []), "mix transcript"],
+            *(["separate s", "separate ratio"] if sep else []),
+            "fallbacks " + "/".join(modes), "mix transcript"],
            [(r["file"], r["duration_s"], r["stereo_s"], r["mono_mix_s"], r["ratio"],
              r["cpu_ratio"], *([r["separate_s"], r["separate_ratio"]] if sep else []),
+             "/".join(str(sum(r[m]["fallbacks"])) for m in modes),
              _fmt_score(r["mix_score"])) for r in st["rows"]]
            + [("TOTAL (sum of medians)", "", st["stereo_s"], st["mono_mix_s"], st["ratio"],
                st["cpu_ratio"], *([st["separate_s"], st["separate_ratio"]] if sep else []),
+               "/".join(str(sum(sum(r[m]["fallbacks"]) for r in st["rows"])) for m in modes),
                "")])
-    _table("4. accuracy (callqa defaults, sequential, no vocabulary; stereo: also with one "
-           "pass per channel)",
-           ["file", "score", "per channel", "separate-pass score", "hypothesis"],
-           [(r["file"], _fmt_score(r["score"]) + ("" if r["scored"] else " (report only)"),
-             r["per_speaker"], _fmt_score(r["separate_score"]), r["text"][:60])
-            for r in results["accuracy"]])
-    _table("5. batched vs sequential, Mandarin (callqa)",
+
+
+def report_batched(rows: list[dict[str, Any]]) -> None:
+    _table("5. batched vs sequential, Mandarin (callqa); ! = a speaker got no text",
            ["file", "audio s", "seq score", "batched score", "seq chars", "batched chars",
-            "seq s", "batched s", "time ratio", "drops?", "worse?"],
+            "seq s", "batched s", "time ratio", "fallbacks seq/bat", "drops?", "worse?"],
            [(r["file"], r["duration_s"], _fmt_score(r["sequential"]["score"]),
              _fmt_score(r["batched"]["score"]) + (" !" if r["batched"]["missing_speakers"] else ""),
              r["sequential"]["chars"], r["batched"]["chars"],
              r["sequential"]["time_s"], r["batched"]["time_s"], r["time_ratio"],
-             r["drops_content"], r["less_accurate"]) for r in results["batched"]])
+             f"{sum(r['sequential']['fallbacks'])}/{sum(r['batched']['fallbacks'])}",
+             r["drops_content"], r["less_accurate"]) for r in rows])
+
+
+def report_vocabulary(rows: list[dict[str, Any]]) -> None:
     _table("6. domain vocabulary: score; terms found/spoken; leaked phrases / copied 3-grams "
            "(not in the reference); ! = a speaker got no text",
            ["file", *(f"{m} score" for m in VOCAB_MODES), *(f"{m} terms" for m in VOCAB_MODES),
@@ -715,14 +777,13 @@ def report(results: dict[str, Any]) -> None:
                for m in VOCAB_MODES),
              *("{}/{}".format(*r[m]["terms"]) if r[m]["terms"][1] else "-" for m in VOCAB_MODES),
              *(f"{len(r[m]['leaks'])} / {len(r[m]['leaked_trigrams'])}" for m in VOCAB_MODES))
-            for r in results["vocabulary"]])
-    for r in results["vocabulary"]:
+            for r in rows])
+    for r in rows:
         for mode in VOCAB_MODES:
             if r[mode]["leaks"] or r[mode]["leaked_trigrams"]:
                 console.print(f"  leak {r['file']} ({mode}): {r[mode]['leaks']} "
                               f"{r[mode]['leaked_trigrams']} -> "
                               f"{' | '.join(r[mode]['text'].values())[:90]!r}", markup=False)
-    console.print(results["summary"])
 
 
 def accuracy_rows(items: Sequence[Item], results: dict[str, Transcription],
@@ -745,37 +806,43 @@ def rtf_rows(items: Sequence[Item], times: dict[str, float]) -> list[dict[str, A
 
 
 def summarise(results: dict[str, Any]) -> dict[str, Any]:
-    batched = results["batched"]
-    vocab = results["vocabulary"]
-    return {
-        "overhead_ratio_vs_bare": results["overhead"]["bare"]["ratio"],
-        "overhead_ratio_vs_bare_words": results["overhead"]["bare_words"]["ratio"],
-        "overhead_cpu_ratio_vs_bare": results["overhead"]["bare"]["cpu_ratio"],
-        "overhead_cpu_ratio_vs_bare_words": results["overhead"]["bare_words"]["cpu_ratio"],
-        "stereo_ratio": results["stereo"]["ratio"],
-        "stereo_cpu_ratio": results["stereo"]["cpu_ratio"],
-        "stereo_separate_ratio": results["stereo"].get("separate_ratio"),
-        "batched_drops_content_on": [r["file"] for r in batched if r["drops_content"]],
-        "batched_less_accurate_on": [r["file"] for r in batched if r["less_accurate"]],
-        "leaked_phrases": {m: sum(len(r[m]["leaks"]) for r in vocab) for m in VOCAB_MODES},
-        "leaked_trigrams": {m: sum(len(r[m]["leaked_trigrams"]) for r in vocab)
-                            for m in VOCAB_MODES},
-        "terms_found_of_spoken": {m: [sum(r[m]["terms"][i] for r in vocab) for i in (0, 1)]
-                                  for m in VOCAB_MODES},
-        "speakers_lost": {m: [r["file"] for r in vocab if r[m]["missing_speakers"]]
-                          for m in VOCAB_MODES},
-    }
+    summary: dict[str, Any] = {}
+    if over := results.get("overhead"):
+        for ref in ("bare", "bare_words"):
+            summary[f"overhead_ratio_vs_{ref}"] = over[ref]["ratio"]
+            summary[f"overhead_cpu_ratio_vs_{ref}"] = over[ref]["cpu_ratio"]
+    if stereo := results.get("stereo"):
+        summary |= {"stereo_ratio": stereo["ratio"], "stereo_cpu_ratio": stereo["cpu_ratio"],
+                    "stereo_separate_ratio": stereo.get("separate_ratio")}
+    if batched := results.get("batched"):
+        summary["batched_drops_content_on"] = [r["file"] for r in batched if r["drops_content"]]
+        summary["batched_less_accurate_on"] = [r["file"] for r in batched if r["less_accurate"]]
+    if vocab := results.get("vocabulary"):
+        summary |= {
+            "leaked_phrases": {m: sum(len(r[m]["leaks"]) for r in vocab) for m in VOCAB_MODES},
+            "leaked_trigrams": {m: sum(len(r[m]["leaked_trigrams"]) for r in vocab)
+                                for m in VOCAB_MODES},
+            "terms_found_of_spoken": {m: [sum(r[m]["terms"][i] for r in vocab) for i in (0, 1)]
+                                      for m in VOCAB_MODES},
+            "speakers_lost": {m: [r["file"] for r in vocab if r[m]["missing_speakers"]]
+                              for m in VOCAB_MODES},
+        }
+    return summary
 
 
 # -- main -----------------------------------------------------------------------------------
 
+SECTIONS = ("overhead", "stereo", "batched", "vocabulary")
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 repeat, shared clips only")
+    parser.add_argument("--sections", default=",".join(SECTIONS),
+                        help=f"comma-separated subset of {','.join(SECTIONS)}")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per variant")
     parser.add_argument("--overhead-repeats", type=int, default=None,
-                        help="timed runs per variant in section 1 (default: 2 x --repeats - 1)")
-    parser.add_argument("--vocab-demos", type=int, default=3,
+                        help="timed runs per variant in section 1 (default: --repeats)")
+    parser.add_argument("--vocab-demos", type=int, default=2,
                         help="Mandarin demo calls in the vocabulary section (-1: all)")
     parser.add_argument("--demo-repeats", type=int, default=1,
                         help="timed runs per variant on the (longer) demo calls")
@@ -784,10 +851,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--examples", type=Path, default=EXAMPLES,
                         help="folder with manifest.csv and calls/ (the demo calls)")
     args = parser.parse_args(argv)
+    args.sections = [x.strip() for x in args.sections.split(",") if x.strip()]
+    unknown = set(args.sections) - set(SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {SECTIONS}")
     if args.quick:
         args.repeats = 1
     if args.overhead_repeats is None:
-        args.overhead_repeats = max(1, 2 * args.repeats - 1)
+        args.overhead_repeats = args.repeats
     return args
 
 
@@ -824,6 +895,7 @@ def meta(args: argparse.Namespace, threads: int, settings: Settings) -> dict[str
         "compute_type": settings.asr.compute_type, "cpu_threads": threads,
         "repeats": args.repeats, "overhead_repeats": args.overhead_repeats,
         "demo_repeats": args.demo_repeats, "vocab_demos": args.vocab_demos, "quick": args.quick,
+        "sections": args.sections,
         "hotwords": HOTWORDS, "initial_prompt": INITIAL_PROMPT,
         "callqa_commit": _commit(), "callqa_defaults": asdict(TranscribeOptions()),
     }
@@ -853,6 +925,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     args = parse_args(argv)
     apply_offline_environment()
+    count_fallbacks()
     settings = Settings()
     transcriber, bare, threads = load_models(settings)
     with tempfile.TemporaryDirectory(prefix="callqa-bench-") as tmp:
@@ -867,47 +940,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.quick:
             console.print("[yellow]note:[/] --quick: demo calls skipped")
         warm_up(ctx, clips[0])
-        mono = [i for i in clips if not i.stereo]
-        stereo = [i for i in [*clips, *demos] if i.stereo]
-        zh = [i for i in [*clips, *demos] if i.language == "zh"]
-        concat = mandarin_concat(clips, scratch)
         results: dict[str, Any] = {"meta": meta(args, threads, settings)}
-
-        console.print("[bold]1/5[/] overhead vs bare faster-whisper ...")
-        results["overhead"] = bench_overhead(ctx, mono)
-        console.print("[bold]2/5[/] dual-channel vs mono mix ...")
-        results["stereo"] = bench_stereo(ctx, stereo)
-        last = {r["file"]: r["_result"] for r in results["overhead"]["rows"]}
-        last |= {r["file"]: r["_result"] for r in results["stereo"]["rows"]}
-        results["frame_cost_s"] = frame_cost(list(last.values()))
-        times = {r["file"]: r["callqa_s"] for r in results["overhead"]["rows"]}
-        times |= {r["file"]: r["stereo_s"] for r in results["stereo"]["rows"]}
-        results["rtf"] = rtf_rows([*clips, *demos], times)
-        separate = {r["file"]: r.get("separate_score") for r in results["stereo"]["rows"]}
-        results["accuracy"] = accuracy_rows([i for i in [*clips, *demos] if i.name in last], last,
-                                            separate)
-        console.print("[bold]3/5[/] batched vs sequential (Mandarin) ...")
-        results["batched"] = bench_batched(ctx, [i for i in zh if not i.stereo] + [concat])
-        for row in results["stereo"]["rows"]:  # stereo Mandarin: timed with section 3
-            item = next(i for i in stereo if i.name == row["file"])
-            if "batched" in row["_runs"]:
-                runs = row["_runs"]
-                results["batched"].append(batched_row(item, runs["stereo"], runs["batched"]))
-        console.print("[bold]4/5[/] domain vocabulary ...")
-        english = [i for i in clips if i.name == "jfk"]
-        vocab_items = [*(i for i in zh if not i.demo), concat,
-                       *vocabulary_demos(demos, args.vocab_demos), *english, noise_item(scratch)]
-        results["vocabulary"] = bench_vocabulary(ctx, vocab_items)
+        run_sections(ctx, args, clips, demos, results)
         results["summary"] = summarise(results)
         results["meta"]["wall_s"] = round(time.perf_counter() - started, 1)
         results["meta"]["process_cpu_s"] = round(time.process_time(), 1)
-    console.print("[bold]5/5[/] report")
+    console.print("report")
     report(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(strip_private(results), ensure_ascii=False, indent=1,
                                    default=_json_default), encoding="utf-8")
     console.print(f"wrote {args.out} in {results['meta']['wall_s']} s")
     return 0
+
+
+def run_sections(ctx: Context, args: argparse.Namespace, clips: list[Item], demos: list[Item],
+                 results: dict[str, Any]) -> None:
+    """Run the chosen sections into ``results`` (RTF and accuracy come from sections 1 and 3)."""
+    wanted = args.sections
+    mono = [i for i in clips if not i.stereo]
+    stereo = [i for i in [*clips, *demos] if i.stereo]
+    zh = [i for i in [*clips, *demos] if i.language == "zh"]
+    concat = mandarin_concat(clips, ctx.scratch)
+    if "overhead" in wanted:
+        console.print("[bold]overhead vs bare faster-whisper[/] ...")
+        results["overhead"] = bench_overhead(ctx, mono)
+    if "stereo" in wanted:
+        console.print("[bold]dual-channel vs mono mix[/] (and batched, Mandarin calls) ...")
+        results["stereo"] = bench_stereo(ctx, stereo)
+    timed = [row for key in ("overhead", "stereo") for row in results.get(key, {}).get("rows", [])]
+    if timed:
+        last = {r["file"]: r["_result"] for r in timed}
+        results["frame_cost_s"] = frame_cost(list(last.values()))
+        times = {r["file"]: r.get("callqa_s", r.get("stereo_s")) for r in timed}
+        results["rtf"] = rtf_rows([*clips, *demos], times)
+        separate = {r["file"]: r.get("separate_score") for r in timed}
+        results["accuracy"] = accuracy_rows([i for i in [*clips, *demos] if i.name in last],
+                                            last, separate)
+    if "batched" in wanted:
+        console.print("[bold]batched vs sequential (Mandarin)[/] ...")
+        done = {r["file"]: r["_runs"] for r in results.get("stereo", {}).get("rows", [])
+                if "batched" in r["_runs"]}  # stereo Mandarin calls: timed with section 3
+        results["batched"] = bench_batched(ctx, [i for i in zh if i.name not in done] + [concat])
+        for item in (i for i in zh if i.name in done):
+            runs = done[item.name]
+            results["batched"].append(batched_row(item, runs["stereo"], runs["batched"]))
+    if "vocabulary" in wanted:
+        console.print("[bold]domain vocabulary[/] ...")
+        english = [i for i in clips if i.name == "jfk"]
+        items = [*(i for i in zh if not i.demo), concat,
+                 *vocabulary_demos(demos, args.vocab_demos), *english, noise_item(ctx.scratch)]
+        results["vocabulary"] = bench_vocabulary(ctx, items)
 
 
 def _json_default(value: Any) -> Any:

@@ -31,7 +31,7 @@ from pipeline.whisper_models import ResolvedModel, resolve_model
 __all__ = ["TranscribeOptions", "Transcriber", "Transcription", "resolve_model"]
 
 # Bump when the meaning of cached results changes (post-processing, row format).
-_CACHE_VERSION = 3
+_CACHE_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,10 @@ class TranscribeOptions:
     vad_speech_pad_ms: int = 400
     batched: bool = False
     batch_size: int = 8
-    # joint: every channel's speech in one pass with word timestamps (interleave.py); measured
-    # cheaper than per-channel passes and far more accurate in time. separate: one pass each.
-    channels: str = "joint"
+    # separate (default): one pass per channel, times from word timestamps. joint: every
+    # channel's speech in one pass (interleave.py). Measured in bench/README.md: joint re-decodes
+    # (temperature fallback) far more on Mandarin and costs 1.3x the mono mix; separate does not.
+    channels: str = "separate"
     condition_on_previous_text: bool = False
     hotwords: str | None = None
     initial_prompt: str | None = None
@@ -302,20 +303,43 @@ class Transcriber:
             segments, _ = self._batched.transcribe(
                 channel.samples, batch_size=options.batch_size, **kwargs
             )
+            return [_segment_row(channel, segment, segment.start, segment.end, segment.text)
+                    for segment in segments]
+        # Word timestamps: segment times after VAD can be tens of seconds off; words are not.
+        segments, _ = self.model.transcribe(channel.samples, word_timestamps=True, **kwargs)
+        rows = []
+        for segment in segments:
+            for words in _word_runs(segment.words or [], WORD_GAP_SPLIT_S):
+                rows.append(_segment_row(channel, segment, words[0].start, words[-1].end,
+                                         "".join(word.word for word in words)))
+        return rows
+
+
+# A pause this long between two words of one decoded segment starts a new row.
+WORD_GAP_SPLIT_S = 1.0
+
+
+def _word_runs(words: list[Any], max_gap_s: float) -> list[list[Any]]:
+    runs: list[list[Any]] = []
+    for word in words:
+        if runs and word.start - runs[-1][-1].end <= max_gap_s:
+            runs[-1].append(word)
         else:
-            segments, _ = self.model.transcribe(channel.samples, **kwargs)
-        return [
-            {
-                "channel": channel.channel,
-                "speaker": channel.speaker,
-                "start": round(float(segment.start), 3),
-                "end": round(float(segment.end), 3),
-                "text": segment.text.strip(),
-                "avg_logprob": min(0.0, float(segment.avg_logprob)),
-                "no_speech_prob": float(segment.no_speech_prob),
-            }
-            for segment in segments
-        ]
+            runs.append([word])
+    return runs
+
+
+def _segment_row(channel: audio_io.ChannelAudio, segment: Any, start: float, end: float,
+                 text: str) -> dict[str, Any]:
+    return {
+        "channel": channel.channel,
+        "speaker": channel.speaker,
+        "start": round(float(start), 3),
+        "end": round(float(end), 3),
+        "text": text.strip(),
+        "avg_logprob": min(0.0, float(segment.avg_logprob)),
+        "no_speech_prob": float(segment.no_speech_prob),
+    }
 
 
 def _segments_frame(call_id: str, rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -159,11 +159,11 @@ def test_turn_times_match_the_script(transcriber: Transcriber) -> None:
     assert within >= 0.8, f"turn starts within 0.5 s: {within:.0%} ({errors})"
 
 
-def test_separate_channel_decoding_still_works(transcriber: Transcriber) -> None:
+def test_joint_channel_decoding_still_works(transcriber: Transcriber) -> None:
     if not DEMO_CALL.is_file():
         pytest.skip(f"demo call {DEMO_CALL} not generated")
     result = transcriber.transcribe_file(
-        DEMO_CALL, options=replace(TranscribeOptions(), language="en", channels="separate"))
+        DEMO_CALL, options=replace(TranscribeOptions(), language="en", channels="joint"))
     assert set(result.segments.speaker) == {"agent", "customer"}
 
 
