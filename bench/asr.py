@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from rapidfuzz.distance import Levenshtein
 from rich.console import Console
 from rich.table import Table
 
@@ -229,13 +230,7 @@ def normalise(text: str, language: str) -> list[str]:
 
 
 def edit_distance(ref: Sequence[str], hyp: Sequence[str]) -> int:
-    previous = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, start=1):
-        current = [i]
-        for j, h in enumerate(hyp, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
-        previous = current
-    return previous[-1]
+    return Levenshtein.distance(ref, hyp)
 
 
 def speaker_texts(result: Transcription) -> dict[str, str]:

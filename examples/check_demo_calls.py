@@ -28,6 +28,7 @@ from typing import Any
 import opencc
 from faster_whisper import WhisperModel, decode_audio
 from pypinyin import lazy_pinyin
+from rapidfuzz.distance import Levenshtein
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_demo_calls import CALLS_DIR, CHANNEL, zh_numbers
@@ -51,12 +52,7 @@ KEY_PHRASES = {
 
 
 def edit_distance(ref: list[str], hyp: list[str]) -> int:
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        diag, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            diag, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diag + (r != h))
-    return row[-1]
+    return Levenshtein.distance(ref, hyp)
 
 
 def zh_units(text: str) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from pipeline.audio import SAMPLE_RATE
 
 
 @dataclass(frozen=True)
