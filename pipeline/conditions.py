@@ -562,26 +562,23 @@ def _sequence(p: Sequence, scope: Scope, ctx: CallContext, within: list[int] | N
 # -- combinators --------------------------------------------------------------------------------
 
 
+def _parts(parts: list[Any], info: Any) -> list[Condition]:
+    """Parse each part of an ``all`` / ``any`` list, with its position in error paths."""
+    return [_nested(part, info, f"{info.field_name}[{i}]") for i, part in enumerate(parts)]
+
+
 class All(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     all: list[Any] = Field(min_length=1)
-
-    @field_validator("all")
-    @classmethod
-    def _parts(cls, parts: list[Any], info: Any) -> list[Condition]:
-        return [_nested(part, info, f"all[{i}]") for i, part in enumerate(parts)]
+    _parse = field_validator("all")(_parts)
 
 
 class AnyOf(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     any: list[Any] = Field(min_length=1)
-
-    @field_validator("any")
-    @classmethod
-    def _parts(cls, parts: list[Any], info: Any) -> list[Condition]:
-        return [_nested(part, info, f"any[{i}]") for i, part in enumerate(parts)]
+    _parse = field_validator("any")(_parts)
 
 
 class Not(BaseModel):
