@@ -287,6 +287,14 @@ def rubric_test(
         out.print("[green]all expected outcomes agree[/]")
 
 
+from pipeline import cli_models  # noqa: E402 - registered after the core commands
+
+app.command()(cli_models.classify)
+app.command()(cli_models.train)
+app.add_typer(cli_models.models_app, name="models")
+app.add_typer(cli_models.samples_app, name="samples")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

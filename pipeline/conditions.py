@@ -467,8 +467,8 @@ class Label(BaseModel):
 
 
 def _label_hits(p: Label, ctx: CallContext, indices: list[int]) -> list[Evidence] | None:
-    if ctx.labels is None or ctx.labels.empty:
-        return None
+    if ctx.labels is None or ctx.labels.empty or p.label not in set(ctx.labels["label"]):
+        return None  # no classifier output for this label: the item cannot be judged by it
     chosen = ctx.labels[(ctx.labels["label"] == p.label)
                         & (ctx.labels["probability"] >= p.min_prob)
                         & (ctx.labels["idx"].isin(indices))]
@@ -481,7 +481,7 @@ def _label(p: Label, scope: Scope, ctx: CallContext, within: list[int] | None) -
     window = select_turns(ctx, scope, within)
     hits = _label_hits(p, ctx, window.indices)
     if hits is None:
-        return Result(None, reason=f"label {p.label} needs classifier labels; this call has none")
+        return Result(None, reason=f"no classifier output for label {p.label} on this call")
     return Result(bool(hits), tuple(hits), f"{window.label}, for {p.label} ≥ {p.min_prob:g}",
                   window=window)
 

@@ -92,6 +92,24 @@ class ScoringSettings(BaseModel):
     )
 
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ClassifySettings(BaseModel):
+    """Classifiers: where trained versions live, and what new ones are built from."""
+
+    enabled: bool = True
+    # Versions and the champion pointers; the bundled champion ships in the repository.
+    registry: Path = PROJECT_ROOT / "models" / "registry"
+    base: str = "gemma3-270m"
+    layer: int = Field(9, ge=1, description="encoder layer whose mean-pooled states are used")
+    max_length: int = Field(64, ge=8, description="tokens per utterance")
+    method: Literal["tfidf", "frozen", "hybrid"] = "hybrid"
+    # Promotion: a challenger may not lose more than this AUROC on any shared label, and must
+    # not lose on the mean.
+    max_label_drop: float = Field(0.02, ge=0)
+
+
 def _default_home() -> Path:
     return Path.home() / ".cache" / "callqa"
 
@@ -107,6 +125,7 @@ class Settings(BaseSettings):
     asr: AsrSettings = Field(default_factory=AsrSettings)
     audio: AudioSettings = Field(default_factory=AudioSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    classify: ClassifySettings = Field(default_factory=ClassifySettings)
 
     @field_validator("home")
     @classmethod
@@ -120,6 +139,10 @@ class Settings(BaseSettings):
     @property
     def model_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.home / "samples"
 
     @classmethod
     def settings_customise_sources(

@@ -94,7 +94,33 @@ _NEGATION = re.compile(
 
 
 @dataclass(frozen=True)
+class ModelSignal:
+    category: str
+    weight: float
+    min_prob: float  # class-balanced heads over-predict rare labels: demand a confident turn
+    description: str
+    covered_by: frozenset[str]  # rule categories that already say the same thing
+
+
+# Classifier labels that feed the risk, when the classifiers ran on the call. A signal whose
+# meaning a rule already found in the call adds nothing (no double counting).
+MODEL_SIGNALS: dict[str, ModelSignal] = {
+    "customer.threat_escalation": ModelSignal(
+        "threat_model", 0.35, 0.9, "the classifier hears a threat to escalate",
+        frozenset({"threat_regulator", "threat_media", "threat_legal"})),
+    "customer.compensation_demand": ModelSignal(
+        "compensation_model", 0.3, 0.9, "the classifier hears a compensation demand",
+        frozenset({"compensation_multiple", "withdrawal_for_payment"})),
+    "customer.abuse": ModelSignal(
+        "abuse_model", 0.25, 0.9, "the classifier hears abuse", frozenset({"abuse"})),
+    "customer.dissatisfaction": ModelSignal(
+        "dissatisfaction", 0.1, 0.8, "the customer sounds dissatisfied", frozenset()),
+}
+
+
+@dataclass(frozen=True)
 class RiskSettings:
+    # Calibrated in bench/risk_calibration.py (see bench/README.md).
     medium_at: float = 0.3
     high_at: float = 0.6
     history_window_days: int = 30
@@ -149,12 +175,40 @@ def rule_reasons(turns: pd.DataFrame) -> list[RiskReason]:
             for rule, evs in found.values()]
 
 
+def model_reasons(turns: pd.DataFrame, labels: pd.DataFrame | None,
+                  already: set[str] | None = None) -> list[RiskReason]:
+    """Reasons from the classifiers' customer labels (idx, label, probability rows)."""
+    if labels is None or labels.empty:
+        return []
+    already = already or set()
+    by_idx = turns.set_index("idx")
+    reasons = []
+    for label, signal in MODEL_SIGNALS.items():
+        if signal.covered_by & already:
+            continue
+        hits = labels[(labels["label"] == label) & (labels["probability"] >= signal.min_prob)]
+        hits = hits[hits["idx"].isin(by_idx.index)].sort_values("probability", ascending=False)
+        if hits.empty:
+            continue
+        evidence = tuple(
+            Evidence(int(row.idx), _num(by_idx.at[row.idx, "start"]),
+                     _num(by_idx.at[row.idx, "end"]), str(by_idx.at[row.idx, "raw_text"]),
+                     f"{signal.description} (p={row.probability:.2f})")
+            for row in hits.head(3).itertuples(index=False)
+        )
+        reasons.append(RiskReason(signal.category, f"model:{label}", signal.weight,
+                                  signal.description, evidence))
+    return reasons
+
+
 def assess(turns: pd.DataFrame, history: CustomerHistory | None = None,
            settings: RiskSettings | None = None,
-           extra: list[RiskReason] | None = None) -> RiskAssessment:
-    """Risk of one call from its turns, the customer's history and any extra (model) reasons."""
+           extra: list[RiskReason] | None = None,
+           labels: pd.DataFrame | None = None) -> RiskAssessment:
+    """Risk of one call from its turns, the classifiers' labels and the customer's history."""
     settings = settings or RiskSettings()
     reasons = rule_reasons(turns) + list(extra or [])
+    reasons += model_reasons(turns, labels, {r.category for r in reasons})
     if history is not None and history.complaints > 0:
         weight = min(settings.history_max_weight,
                      settings.history_weight_per_complaint * history.complaints)

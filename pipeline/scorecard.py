@@ -10,6 +10,7 @@ from rich.table import Table
 from pipeline import rubric as rubric_mod
 from pipeline import transcript
 from pipeline.config import Settings
+from pipeline.conversation import turns_from_document
 from pipeline.manifest import CallJob
 from pipeline.scoring import CallFacts, Scorecard, score_document
 
@@ -27,6 +28,7 @@ class Scorer:
         self.language = language
         self.layout = layout
         self._transcriber: Any = None
+        self._classifier: Any = None  # False once known to be unavailable
         self._rubrics: dict[str, rubric_mod.Rubric] = {}
 
     def rubric_for(self, language: str) -> rubric_mod.Rubric:
@@ -53,11 +55,25 @@ class Scorer:
         versions = {"asr": self._transcriber.resolved.fingerprint[:24]}
         return transcript.from_transcription(result), versions
 
+    def classifier(self) -> Any:
+        """The champion utterance classifier, loaded once; None when there is none."""
+        if self._classifier is None:
+            from pipeline.modelops import load_classifier
+
+            self._classifier = load_classifier(self.settings) or False
+        return self._classifier or None
+
     def score(self, job: CallJob) -> Scorecard:
         document, versions = self.document(job)
+        labels = None
+        classifier = self.classifier()
+        if classifier is not None and document.get("turns"):
+            labels = classifier.label_frame(turns_from_document(document))
+            versions = {**versions, "classifier": classifier.version}
         facts = CallFacts(job.customer_rating, job.nps, versions)
         language = str(document.get("language", ""))
-        return score_document(document, self.rubric_for(language), facts, self.settings.scoring)
+        return score_document(document, self.rubric_for(language), facts, self.settings.scoring,
+                              labels=labels)
 
 
 def to_json(card: Scorecard) -> dict[str, Any]:

@@ -95,7 +95,7 @@ def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | 
     judgements = evaluate(rubric, ctx)
     score, fatal = qa_score(judgements)
     value, basis = composite(score, facts.customer_rating, facts.nps, settings)
-    risk = assess(turns, facts.history)
+    risk = assess(turns, facts.history, labels=labels)
     flags = [f"fatal:{j.item.id}" for j in judgements if j.fatal]
     if not fatal and score < settings.review_below:
         flags.append(f"low_score:{score:g}<{settings.review_below:g}")

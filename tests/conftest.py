@@ -29,18 +29,23 @@ def model_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def settings(model_home: Path, tmp_path: Path) -> Settings:
-    """Settings with the shared model directory but a fresh cache for every test."""
+    """Settings with the shared model directory but a fresh cache for every test.
+
+    The classifier registry is an empty one of the test's own (tests that need the bundled
+    champion or a trained model say so), so scoring tests judge rubrics by words alone.
+    """
     home = tmp_path / "home"
     home.mkdir()
     (model_home / "models").mkdir(exist_ok=True)
     (home / "models").symlink_to(model_home / "models", target_is_directory=True)
-    return Settings(home=home)
+    return Settings(home=home, classify={"registry": home / "registry"})
 
 
 @pytest.fixture
 def env_home(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Point the process-wide settings (what the CLI uses) at the test's home."""
     monkeypatch.setenv("CALLQA_HOME", str(settings.home))
+    monkeypatch.setenv("CALLQA_CLASSIFY__REGISTRY", str(settings.classify.registry))
     monkeypatch.delenv("CALLQA_CONFIG", raising=False)
     get_settings.cache_clear()
     yield settings

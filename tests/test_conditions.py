@@ -105,7 +105,7 @@ def test_label(ctx: CallContext) -> None:
 def test_label_without_classifier_output_is_not_judged(ctx: CallContext) -> None:
     ctx.labels = None
     result = judge({"label": "customer.complaint"}, ctx)
-    assert result.value is None and "needs classifier labels" in result.reason
+    assert result.value is None and "no classifier output" in result.reason
 
 
 def test_sequence_in_order(ctx: CallContext) -> None:

@@ -1,0 +1,85 @@
+"""Classifier operations the CLI and the flows share: load the champion, train a challenger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.base_models import resolve_base
+from pipeline.classify import UtteranceClassifier
+from pipeline.config import PROJECT_ROOT, Settings
+from pipeline.datasets import build_all
+from pipeline.encoder import Encoder
+from pipeline.registry import Decision, Registry, new_version
+from pipeline.samples import SampleStore
+from pipeline.train import train_model
+
+DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+def registry_for(settings: Settings) -> Registry:
+    return Registry(settings.classify.registry, settings.classify.max_label_drop)
+
+
+def load_classifier(settings: Settings) -> UtteranceClassifier | None:
+    """The champion utterance classifier, or None when classifiers are off or none is promoted."""
+    if not settings.classify.enabled:
+        return None
+    model = registry_for(settings).load_champion("utterance")
+    if model is None:
+        return None
+    return UtteranceClassifier(model, settings.model_dir, settings.cache_dir / "classify")
+
+
+@dataclass
+class TrainingRun:
+    version: str
+    card: dict
+    decision: Decision
+    samples: pd.DataFrame
+
+
+def gather_samples(settings: Settings, data_dir: Path | None, from_reviews: bool,
+                   import_rows: pd.DataFrame | None, task: str) -> pd.DataFrame:
+    frames = []
+    if data_dir is not None and data_dir.is_dir():
+        frames.append(build_all(data_dir, task=task))
+    store = SampleStore(settings.samples_dir)
+    origins = ("import", "review") if from_reviews else ("import",)
+    frames.append(store.as_training_rows(origins))
+    if import_rows is not None and len(import_rows):
+        frames.append(import_rows)
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame()
+    samples = pd.concat(frames, ignore_index=True)
+    samples = samples[samples["task"] == task]
+    # A later source (reviews, imports) overrides the public data for the same text and label.
+    return samples.drop_duplicates(["text", "label"], keep="last").reset_index(drop=True)
+
+
+def train_challenger(settings: Settings, task: str, method: str | None = None,
+                     data_dir: Path | None = DEFAULT_DATA, from_reviews: bool = False,
+                     import_rows: pd.DataFrame | None = None, promote: bool = True,
+                     base: str | None = None) -> TrainingRun:
+    """Train, register, compare with the champion and promote by the registry's rule."""
+    config = settings.classify
+    method = method or config.method
+    samples = gather_samples(settings, data_dir, from_reviews, import_rows, task)
+    if samples.empty:
+        raise ValueError("no training samples: no public data found and no imported samples")
+    encoder = None
+    if method != "tfidf":
+        resolved = resolve_base(base or config.base, settings.model_dir)
+        encoder = Encoder(resolved, config.layer, config.max_length,
+                          cache_dir=settings.cache_dir / "classify" / "features")
+    registry = registry_for(settings)
+    champion = registry.load_champion(task)
+    version = new_version(task, registry.versions())
+    result = train_model(samples, task, method, version, encoder, champion=champion,
+                         model_dir=settings.model_dir)
+    registry.add(result.model, result.card)
+    decision = registry.promote(version) if promote else registry.decide(version)
+    return TrainingRun(version, result.card, decision, samples)

@@ -1,0 +1,184 @@
+"""Train a challenger classifier and measure it against the baseline and the champion.
+
+Every label with enough rows gets a head; each head trains on the training rows of its own
+label and is measured on the validation rows (other dialogues, fixed by hash). The TF-IDF
+baseline is trained on the same rows in the same run, so the card's comparison is like for
+like. The champion, when there is one, is scored on the same validation rows too.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import csr_matrix, hstack
+
+from pipeline.classify import METHODS, HeadWeights, LabelModel
+from pipeline.encoder import Encoder
+from pipeline.heads import fit_head, metrics_for, tfidf_vectorizer
+
+MIN_POSITIVES = 5  # per split: fewer and a head is neither trained nor measured
+MIN_RELIABLE = 20  # validation positives for a label's comparison to count
+
+
+@dataclass
+class TrainResult:
+    model: LabelModel
+    card: dict
+    skipped: dict[str, str]  # label → why no head
+
+
+def trainable_labels(samples: pd.DataFrame) -> tuple[list[str], dict[str, str]]:
+    keep, skipped = [], {}
+    for label, rows in samples.groupby("label"):
+        counts = rows.groupby("split")["value"].agg(["sum", "count"])
+        train_pos = int(counts["sum"].get("train", 0))
+        train_neg = int(counts["count"].get("train", 0)) - train_pos
+        if train_pos < MIN_POSITIVES or train_neg < MIN_POSITIVES:
+            skipped[str(label)] = f"{train_pos} positive / {train_neg} negative training rows"
+        else:
+            keep.append(str(label))
+    return keep, skipped
+
+
+def train_model(samples: pd.DataFrame, task: str, method: str, version: str,
+                encoder: Encoder | None, sources: dict[str, dict] | None = None,
+                champion: LabelModel | None = None, model_dir: Path | None = None,
+                max_features: int = 100_000) -> TrainResult:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}")
+    if method != "tfidf" and encoder is None:
+        raise ValueError(f"method {method!r} needs an encoder")
+    started = time.perf_counter()
+    samples = samples[samples["task"] == task]
+    labels, skipped = trainable_labels(samples)
+    if not labels:
+        raise ValueError(f"no label of task {task!r} has enough training rows")
+    train = samples[samples["split"] == "train"]
+    validation = samples[samples["split"] == "validation"]
+
+    vectorizer = tfidf_vectorizer(max_features).fit(train["text"].drop_duplicates())
+    texts = list(dict.fromkeys(samples["text"]))
+    row_of = {t: i for i, t in enumerate(texts)}
+    sparse_all = vectorizer.transform(texts)
+    feature_seconds = 0.0
+    dense_all, scale = None, 1.0
+    if method != "tfidf":
+        assert encoder is not None
+        tick = time.perf_counter()
+        dense_all = encoder.encode(texts)
+        feature_seconds = time.perf_counter() - tick
+        train_rows = [row_of[t] for t in train["text"].drop_duplicates()]
+        scale = float(np.linalg.norm(dense_all[train_rows], axis=1).mean()) or 1.0
+        dense_all = dense_all / scale
+
+    def features(rows: pd.DataFrame, kind: str) -> object:
+        index = [row_of[t] for t in rows["text"]]
+        if kind == "tfidf":
+            return sparse_all[index]
+        if kind == "frozen":
+            return dense_all[index]
+        return hstack([sparse_all[index], csr_matrix(dense_all[index])]).tocsr()
+
+    heads: dict[str, HeadWeights] = {}
+    metrics: dict[str, dict] = {}
+    n_sparse = sparse_all.shape[1]
+    for label in labels:
+        tr = train[train["label"] == label]
+        va = validation[validation["label"] == label]
+        y = tr["value"].to_numpy()
+        head = fit_head(features(tr, method), y, dense=(method == "frozen"))
+        weights = head.coef_[0]
+        heads[label] = HeadWeights(
+            bias=float(head.intercept_[0]), threshold=0.5,
+            sparse=weights[:n_sparse] if method != "frozen" else None,
+            dense=(weights if method == "frozen" else weights[n_sparse:])
+            if method != "tfidf" else None,
+        )
+        entry: dict = {"train_rows": len(tr), "train_positives": int(y.sum())}
+        if len(va) and va["value"].nunique() == 2:
+            yv = va["value"].to_numpy()
+            entry["model"] = metrics_for(yv, head.predict_proba(features(va, method))[:, 1])
+            if method != "tfidf":
+                baseline = fit_head(features(tr, "tfidf"), y)
+                entry["baseline"] = metrics_for(
+                    yv, baseline.predict_proba(features(va, "tfidf"))[:, 1])
+            else:
+                entry["baseline"] = entry["model"]
+            entry["reliable"] = int(yv.sum()) >= MIN_RELIABLE
+        else:
+            entry["note"] = "no validation rows with both classes"
+        metrics[label] = entry
+
+    encoder_spec = None
+    if encoder is not None and method != "tfidf":
+        encoder_spec = {"base": encoder.base.name, "fingerprint": encoder.base.fingerprint,
+                        "layer": encoder.layer, "max_length": encoder.max_length,
+                        "scale": scale}
+    model = LabelModel(version, task, method, labels, heads, encoder_spec,
+                       vectorizer if method != "frozen" else None)
+    if encoder is not None and method != "tfidf":
+        model.attach_encoder(encoder)
+    if champion is not None and model_dir is not None:
+        _score_champion(champion, validation, metrics, model_dir)
+    elapsed = time.perf_counter() - started
+    card = {
+        "version": version, "task": task, "method": method,
+        "base": encoder_spec and {k: encoder_spec[k] for k in ("base", "fingerprint", "layer",
+                                                               "max_length")},
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "training_seconds": round(elapsed, 1),
+        "feature_seconds": round(feature_seconds, 1),
+        "data": {"sources": sources or _source_summary(samples),
+                 "rows": {"train": len(train), "validation": len(validation)},
+                 "unique_texts": len(texts)},
+        "labels": labels, "skipped": skipped, "metrics": metrics,
+        "champion": champion.version if champion is not None else None,
+    }
+    model.card = card
+    return TrainResult(model, card, skipped)
+
+
+def _score_champion(champion: LabelModel, validation: pd.DataFrame, metrics: dict[str, dict],
+                    model_dir: Path) -> None:
+    shared = [label for label in champion.labels if label in metrics]
+    rows = validation[validation["label"].isin(shared)]
+    if rows.empty:
+        return
+    texts = list(dict.fromkeys(rows["text"]))
+    probabilities = champion.predict(texts, model_dir)
+    where = {t: i for i, t in enumerate(texts)}
+    for label in shared:
+        va = rows[rows["label"] == label]
+        if va["value"].nunique() < 2:
+            continue
+        column = champion.labels.index(label)
+        p = probabilities[[where[t] for t in va["text"]], column]
+        metrics[label]["champion"] = metrics_for(va["value"].to_numpy(), p)
+
+
+def _source_summary(samples: pd.DataFrame) -> dict[str, dict]:
+    out = {}
+    for source, rows in samples.groupby("source"):
+        out[str(source)] = {"rows": len(rows), "texts": int(rows["text"].nunique()),
+                            "labels": sorted(rows["label"].unique().tolist())}
+    return out
+
+
+def comparison_table(card: dict) -> pd.DataFrame:
+    """Per label: validation AUROC / F1 of the challenger, the baseline and the champion."""
+    rows = []
+    for label, entry in card["metrics"].items():
+        row = {"label": label, "val_n": entry.get("model", {}).get("n"),
+               "val_pos": entry.get("model", {}).get("positives")}
+        for who in ("model", "baseline", "champion"):
+            m = entry.get(who)
+            row[f"{who}_auroc"] = m["auroc"] if m else None
+            row[f"{who}_f1"] = m["f1"] if m else None
+        row["reliable"] = entry.get("reliable", False)
+        rows.append(row)
+    return pd.DataFrame(rows)
