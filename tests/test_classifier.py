@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tiny_models import make_tiny_base
 from typer.testing import CliRunner
 
 from pipeline.base_models import resolve_base
@@ -20,10 +21,9 @@ from pipeline.encoder import Encoder
 from pipeline.registry import Registry
 from pipeline.risk import assess
 from pipeline.train import comparison_table, train_model
-from tiny_models import make_tiny_base
 
-POSITIVE = ["我要投诉你们", "我要去12315投诉", "太差了我要投诉", "再不处理就投诉到底", "我要投诉快递",
-            "投诉你们客服", "必须投诉", "我一定投诉"]
+POSITIVE = ["我要投诉你们", "我要去12315投诉", "太差了我要投诉", "再不处理就投诉到底",
+            "我要投诉快递", "投诉你们客服", "必须投诉", "我一定投诉"]
 NEGATIVE = ["谢谢你", "好的没问题", "您好", "嗯嗯", "收到了谢谢", "很满意", "好的再见", "可以的"]
 
 
@@ -92,7 +92,7 @@ def test_classifier_batches_caches_and_filters_by_speaker(encoder: Encoder, tmp_
     calls: list[int] = []
     original = model.predict
 
-    def counting(texts, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def counting(texts, *args, **kwargs):
         calls.append(len(texts))
         return original(texts, *args, **kwargs)
 

@@ -15,7 +15,7 @@ def make_tiny_base(directory: Path) -> Path:
     """A 2-layer Gemma-3 text model with a character-level tokenizer, saved to ``directory``."""
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import Gemma3TextConfig, Gemma3ForCausalLM, PreTrainedTokenizerFast
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig, PreTrainedTokenizerFast
 
     chars = sorted({c for text in TINY_TEXTS for c in text})
     vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3}
