@@ -38,6 +38,9 @@ lint: install
 bench: install
 	$(BIN)/python bench/asr.py
 	$(BIN)/python bench/scoring.py
+	$(BIN)/python bench/classifier_methods.py
+	$(BIN)/python bench/classify.py
+	$(BIN)/python bench/risk_calibration.py
 
 demo-audio: install
 	$(BIN)/python examples/make_demo_calls.py

@@ -92,6 +92,8 @@ def train(
     no_promote: Annotated[bool, typer.Option("--no-promote", help="register only")] = False,
 ) -> None:
     """Train a challenger, compare it with the baseline and the champion, promote by the rule."""
+    import pandas as pd
+
     from pipeline.modelops import DEFAULT_DATA, train_challenger
     from pipeline.train import comparison_table
 
@@ -112,8 +114,10 @@ def train(
     table.columns[0].no_wrap = True
     for row in comparison_table(run.card).itertuples(index=False):
         def cell(a: float | None, f: float | None) -> str:
-            return "–" if a is None else f"{a:.3f} / {f:.3f}"
-        table.add_row(row.label, f"{row.val_n or 0} ({row.val_pos or 0})",
+            return "–" if a is None or pd.isna(a) else f"{a:.3f} / {f:.3f}"
+        n = 0 if pd.isna(row.val_n) else int(row.val_n)
+        pos = 0 if pd.isna(row.val_pos) else int(row.val_pos)
+        table.add_row(row.label, f"{n} ({pos})",
                       cell(row.model_auroc, row.model_f1),
                       cell(row.baseline_auroc, row.baseline_f1),
                       cell(row.champion_auroc, row.champion_f1), "yes" if row.reliable else "no")

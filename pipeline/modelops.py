@@ -14,7 +14,7 @@ from pipeline.datasets import build_all
 from pipeline.encoder import Encoder
 from pipeline.registry import Decision, Registry, new_version
 from pipeline.samples import SampleStore
-from pipeline.train import train_model
+from pipeline.train import cap_texts, train_model
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
@@ -70,6 +70,7 @@ def train_challenger(settings: Settings, task: str, method: str | None = None,
     samples = gather_samples(settings, data_dir, from_reviews, import_rows, task)
     if samples.empty:
         raise ValueError("no training samples: no public data found and no imported samples")
+    samples = cap_texts(samples, config.max_texts)
     encoder = None
     if method != "tfidf":
         resolved = resolve_base(base or config.base, settings.model_dir)
