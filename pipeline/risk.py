@@ -8,7 +8,7 @@ of complaints when the store knows it. Every reason carries the turn, time and w
 
 A threat the customer negates (我不会打12315, 不想找媒体) does not count. The score combines
 the reasons as independent signals, ``1 - Π(1 - weight)``; levels cut it at thresholds that
-the classifier issue calibrates on labelled data (the defaults below are the rules' own).
+bench/risk_calibration.py calibrates on labelled dialogues (bench/README.md).
 """
 
 from __future__ import annotations
@@ -121,8 +121,8 @@ MODEL_SIGNALS: dict[str, ModelSignal] = {
 @dataclass(frozen=True)
 class RiskSettings:
     # Calibrated in bench/risk_calibration.py (see bench/README.md).
-    medium_at: float = 0.3
-    high_at: float = 0.6
+    medium_at: float = 0.37
+    high_at: float = 0.629
     history_window_days: int = 30
     history_weight_per_complaint: float = 0.15
     history_max_weight: float = 0.45
