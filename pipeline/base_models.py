@@ -10,6 +10,7 @@ Nothing is ever downloaded.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import shutil
@@ -27,28 +28,26 @@ GEMMA_NAME = "gemma3-270m"
 
 
 @dataclass(frozen=True)
-class BaseModel:
+class BaseCheckpoint:
     name: str
     path: Path  # a directory from_pretrained can read
     fingerprint: str  # identifies the weights, for cache keys and model cards
 
 
-def resolve_base(name: str, model_dir: Path) -> BaseModel:
+def resolve_base(name: str, model_dir: Path) -> BaseCheckpoint:
     """Turn a base-model name or directory into a loadable checkpoint directory."""
     if name == GEMMA_NAME:
         return _gemma(model_dir / "gemma3-270m")
     path = Path(name).expanduser()
     if path.is_dir() and (path / "config.json").is_file():
         config = (path / "config.json").read_bytes()
-        import hashlib
-
-        return BaseModel(path.name, path, "dir:" + hashlib.sha256(config).hexdigest()[:16])
+        return BaseCheckpoint(path.name, path, "dir:" + hashlib.sha256(config).hexdigest()[:16])
     raise ModelNotFoundError(
         f"unknown base model {name!r}: use {GEMMA_NAME!r} or a transformers checkpoint directory"
     )
 
 
-def _gemma(target: Path) -> BaseModel:
+def _gemma(target: Path) -> BaseCheckpoint:
     try:
         package = importlib.import_module(GEMMA_PACKAGE.replace("-", "_"))
     except ImportError as exc:
@@ -57,7 +56,7 @@ def _gemma(target: Path) -> BaseModel:
             f"{GEMMA_PACKAGE}"
         ) from exc
     sha = package.EXPECTED_SHA256
-    resolved = BaseModel(GEMMA_NAME, target, f"{GEMMA_NAME}:{sha[:16]}")
+    resolved = BaseCheckpoint(GEMMA_NAME, target, f"{GEMMA_NAME}:{sha[:16]}")
     if _converted(target, sha):
         return resolved
     target.parent.mkdir(parents=True, exist_ok=True)

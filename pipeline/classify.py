@@ -10,7 +10,7 @@ loading never unpickles code. Utterances are classified in batches; predictions 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,5 +198,3 @@ def _for_speaker(probabilities: dict[str, float], speaker: str) -> dict[str, flo
         return dict(probabilities)
     return {k: v for k, v in probabilities.items() if k.split(".", 1)[0] == speaker}
 
-
-LoadModel = Callable[[], LabelModel]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.base_models import BaseModel
+from pipeline.base_models import BaseCheckpoint
 from pipeline.fsutil import atomic_open
 
 
@@ -57,7 +57,7 @@ class FeatureCache:
 
 
 class Encoder:
-    def __init__(self, base: BaseModel, layer: int, max_length: int = 64, batch_size: int = 32,
+    def __init__(self, base: BaseCheckpoint, layer: int, max_length: int = 64, batch_size: int = 32,
                  cache_dir: Path | None = None, threads: int = 0) -> None:
         self.base = base
         self.layer = layer
