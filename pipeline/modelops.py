@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.base_models import resolve_base
-from pipeline.classify import UtteranceClassifier
+from pipeline.classify import LabelModel, UtteranceClassifier
 from pipeline.config import PROJECT_ROOT, Settings
 from pipeline.datasets import build_all
 from pipeline.encoder import Encoder
@@ -78,9 +78,18 @@ def train_challenger(settings: Settings, task: str, method: str | None = None,
                           cache_dir=settings.cache_dir / "classify" / "features")
     registry = registry_for(settings)
     champion = registry.load_champion(task)
+    if champion is not None and encoder is not None and _same_encoder(champion, encoder):
+        champion.attach_encoder(encoder)  # its features are the challenger's: computed once
     version = new_version(task, registry.versions())
     result = train_model(samples, task, method, version, encoder, champion=champion,
                          model_dir=settings.model_dir)
     registry.add(result.model, result.card)
     decision = registry.promote(version) if promote else registry.decide(version)
     return TrainingRun(version, result.card, decision, samples)
+
+
+def _same_encoder(model: LabelModel, encoder: Encoder) -> bool:
+    spec = model.encoder_spec or {}
+    return (spec.get("fingerprint") == encoder.base.fingerprint
+            and spec.get("layer") == encoder.layer
+            and spec.get("max_length") == encoder.max_length)
