@@ -147,8 +147,9 @@ class UtteranceClassifier:
             raise ValueError(f"model {model.version} is a {model.task} model, not utterance")
         self.model = model
         self.model_dir = model_dir
+        # Predictions are cached per (version, text). Features are not: the feature cache is a
+        # single file rewritten on every save, which suits training, not one call at a time.
         self.cache = DiskCache(cache_dir / "predictions") if cache_dir is not None else None
-        self.feature_cache_dir = cache_dir / "features" if cache_dir is not None else None
 
     @property
     def version(self) -> str:
@@ -173,7 +174,7 @@ class UtteranceClassifier:
                 todo.append(i)
         if todo:
             unique = list(dict.fromkeys(texts[i] for i in todo))
-            probabilities = self.model.predict(unique, self.model_dir, self.feature_cache_dir)
+            probabilities = self.model.predict(unique, self.model_dir)
             by_text = {t: {label: round(float(p), 4)
                            for label, p in zip(self.model.labels, row, strict=True)}
                        for t, row in zip(unique, probabilities, strict=True)}
