@@ -38,7 +38,8 @@ def _rule(rule_id: str, category: str, weight: float, pattern: str, description:
                     negatable)
 
 
-_NUM = r"(?:\d+|[一二两三四五六七八九十百千]+)"
+# Arabic or Chinese numerals, as customers say amounts and multiples (三倍, 10倍).
+NUMBER = r"(?:\d+|[一二两三四五六七八九十百千]+)"
 RULES: tuple[RiskRule, ...] = (
     # Chinese
     _rule("zh-regulator", "threat_regulator", 0.45,
@@ -51,15 +52,15 @@ RULES: tuple[RiskRule, ...] = (
           r"律师|起诉|告你们|法院|打官司|法律途径|走法律程序|仲裁",
           "threatens legal action"),
     _rule("zh-multiple", "compensation_multiple", 0.5,
-          rf"{_NUM}倍(?:的)?(?:赔偿|赔付|价款|的钱|补偿)|假一赔{_NUM}|退一赔{_NUM}|赔{_NUM}倍",
+          rf"{NUMBER}倍(?:的)?(?:赔偿|赔付|价款|的钱|补偿)|假一赔{NUMBER}|退一赔{NUMBER}|赔{NUMBER}倍",
           "demands compensation by a multiple of the price", negatable=False),
     _rule("zh-law-article", "law_citation", 0.4,
           rf"(?:消费者权益保护法|消法|食品安全法|产品质量法|广告法|电子商务法)"
-          rf"(?:第?{_NUM}条)?|第{_NUM}条",
+          rf"(?:第?{NUMBER}条)?|第{NUMBER}条",
           "cites a specific law or article", negatable=False),
     _rule("zh-withdraw-for-cash", "withdrawal_for_payment", 0.6,
-          rf"(?:撤(?:销|回)?(?:投诉|差评)|删(?:除)?差评|私了).{{0,12}}(?:钱|赔|补偿|红包|现金|{_NUM}元)"
-          rf"|(?:钱|赔|补偿|红包|现金|{_NUM}元).{{0,12}}(?:撤(?:销|回)?(?:投诉|差评)|删(?:除)?差评|私了)",
+          rf"(?:撤(?:销|回)?(?:投诉|差评)|删(?:除)?差评|私了).{{0,12}}(?:钱|赔|补偿|红包|现金|{NUMBER}元)"
+          rf"|(?:钱|赔|补偿|红包|现金|{NUMBER}元).{{0,12}}(?:撤(?:销|回)?(?:投诉|差评)|删(?:除)?差评|私了)",
           "offers to withdraw a complaint for money", negatable=False),
     _rule("zh-abuse", "abuse", 0.3, r"傻逼|傻b|神经病|垃圾公司|骗子公司|去死|滚蛋|他妈的|狗东西",
           "abuses the agent", negatable=False),

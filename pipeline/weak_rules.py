@@ -18,7 +18,8 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 
-_NUM = r"(?:\d+|[一二两三四五六七八九十百千]+)"
+from pipeline.risk import NUMBER
+
 _NEGATION = re.compile(
     r"(不会|不想|不打算|没打算|不用|不至于|不是要|并不想|没必要|没想|不去|不要|别)[^，。！？,.!?]{0,6}$"
     r"|(won't|will not|not going to|don't want|no need to|wouldn't)\W+(\w+\W+){0,3}$",
@@ -33,7 +34,7 @@ THREAT = re.compile(
     re.IGNORECASE,
 )
 COMPENSATION = re.compile(
-    rf"赔偿|补偿|赔钱|赔我|索赔|精神损失|损失费|假一赔{_NUM}|退一赔{_NUM}|{_NUM}倍(?:的)?(?:赔|价)"
+    rf"赔偿|补偿|赔钱|赔我|索赔|精神损失|损失费|假一赔{NUMBER}|退一赔{NUMBER}|{NUMBER}倍(?:的)?(?:赔|价)"
     r"|compensat|reimburse|(?:ten|three|double|triple|\d+) times the price",
     re.IGNORECASE,
 )
