@@ -185,8 +185,8 @@ def render_card(card: dict) -> str:
                      f"{', '.join(info['labels'])}")
     lines += ["", f"Rows: {card['data']['rows']}", "",
               "## Validation metrics (AUROC / F1; other dialogues than training)", "",
-              "| label | val n (pos) | model | TF-IDF baseline | champion | reliable |",
-              "|---|---|---|---|---|---|"]
+              "| label | val n (pos) | model | TF-IDF baseline | champion | reliable | chosen |",
+              "|---|---|---|---|---|---|---|"]
     for label, m in card["metrics"].items():
         def cell(who: str, m: dict = m) -> str:
             x = m.get(who)
@@ -194,8 +194,21 @@ def render_card(card: dict) -> str:
         n = m.get("model", {})
         lines.append(f"| {label} | {n.get('n', 0)} ({n.get('positives', 0)}) | {cell('model')} "
                      f"| {cell('baseline')} | {cell('champion')} | "
-                     f"{'yes' if m.get('reliable') else 'no'} |")
+                     f"{'yes' if m.get('reliable') else 'no'} | {_chosen(m)} |")
     if card.get("skipped"):
         lines += ["", "## Labels without a head", ""]
         lines += [f"- {label}: {why}" for label, why in card["skipped"].items()]
     return "\n".join(lines) + "\n"
+
+
+def _chosen(entry: dict) -> str:
+    """The head's settings picked by grouped CV on training rows, and the baseline's C."""
+    chosen = entry.get("chosen") or {}
+    parts = [f"C={chosen['c']:g}"] if chosen.get("c") is not None else []
+    if chosen.get("dense_weight") is not None:
+        parts.append(f"dense×{chosen['dense_weight']:g}")
+    if chosen.get("cv_auroc") is not None:
+        parts.append(f"cv {chosen['cv_auroc']:.3f}")
+    if entry.get("baseline_c") is not None:
+        parts.append(f"baseline C={entry['baseline_c']:g}")
+    return ", ".join(parts) or "–"

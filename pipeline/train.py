@@ -19,10 +19,13 @@ from scipy.sparse import csr_matrix, hstack
 
 from pipeline.classify import METHODS, HeadWeights, LabelModel
 from pipeline.encoder import Encoder
-from pipeline.heads import fit_head, metrics_for, tfidf_vectorizer
+from pipeline.heads import choose_by_group_cv, fit_head, metrics_for, tfidf_vectorizer
 
 MIN_POSITIVES = 5  # per split: fewer and a head is neither trained nor measured
 MIN_RELIABLE = 20  # validation positives for a label's comparison to count
+C_GRID = (4.0, 1.0, 16.0)  # logistic-regression C; the first is the default
+FROZEN_C_GRID = (0.5, 0.125, 2.0)  # dense features alone want stronger regularisation
+DENSE_WEIGHTS = (1.5, 0.75, 3.0)  # hybrid: the dense block's weight next to the n-grams
 
 
 @dataclass
@@ -48,7 +51,7 @@ def trainable_labels(samples: pd.DataFrame) -> tuple[list[str], dict[str, str]]:
 def train_model(samples: pd.DataFrame, task: str, method: str, version: str,
                 encoder: Encoder | None, sources: dict[str, dict] | None = None,
                 champion: LabelModel | None = None, model_dir: Path | None = None,
-                max_features: int = 100_000, dense_weight: float = 3.0) -> TrainResult:
+                max_features: int = 100_000, select: bool = True) -> TrainResult:
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
     if method != "tfidf" and encoder is None:
@@ -73,19 +76,30 @@ def train_model(samples: pd.DataFrame, task: str, method: str, version: str,
         dense_all = encoder.encode(texts)
         feature_seconds = time.perf_counter() - tick
         train_rows = [row_of[t] for t in train["text"].drop_duplicates()]
-        # Unit mean norm, then weighted up so the regulariser lets the dense block count next
-        # to ~100k sparse n-grams (x3 measured best in bench/classifier_methods.py).
-        scale = (float(np.linalg.norm(dense_all[train_rows], axis=1).mean()) or 1.0) \
-            / dense_weight
+        # Unit mean norm; each hybrid head then weights the block against ~100k sparse n-grams
+        # (its weight is folded into the head's dense coefficients, so inference needs none).
+        scale = float(np.linalg.norm(dense_all[train_rows], axis=1).mean()) or 1.0
         dense_all = dense_all / scale
 
-    def features(rows: pd.DataFrame, kind: str) -> object:
+    def features(rows: pd.DataFrame, kind: str, weight: float = 1.0) -> object:
         index = [row_of[t] for t in rows["text"]]
         if kind == "tfidf":
             return sparse_all[index]
         if kind == "frozen":
             return dense_all[index]
-        return hstack([sparse_all[index], csr_matrix(dense_all[index])]).tocsr()
+        return hstack([sparse_all[index], csr_matrix(dense_all[index] * weight)]).tocsr()
+
+    def choose(kind: str, tr: pd.DataFrame, y: np.ndarray
+               ) -> tuple[tuple[float, float], float | None]:
+        """(dense weight, C) for one head, by grouped CV on its training rows only."""
+        weights = DENSE_WEIGHTS if kind == "hybrid" else (1.0,)
+        grid = FROZEN_C_GRID if kind == "frozen" else C_GRID
+        candidates = [(w, c) for c in grid for w in weights]
+        if not select:
+            return candidates[0], None
+        return choose_by_group_cv(
+            candidates, lambda cand, at: features(tr.iloc[at], kind, cand[0]), y,
+            tr["group"].astype(str).to_numpy(), c_of=lambda cand: cand[1])
 
     heads: dict[str, HeadWeights] = {}
     metrics: dict[str, dict] = {}
@@ -94,22 +108,28 @@ def train_model(samples: pd.DataFrame, task: str, method: str, version: str,
         tr = train[train["label"] == label]
         va = validation[validation["label"] == label]
         y = tr["value"].to_numpy()
-        head = fit_head(features(tr, method), y, dense=(method == "frozen"))
-        weights = head.coef_[0]
+        (weight, c), cv_auroc = choose(method, tr, y)
+        head = fit_head(features(tr, method, weight), y, c=c)
+        coef = head.coef_[0]
         heads[label] = HeadWeights(
             bias=float(head.intercept_[0]), threshold=0.5,
-            sparse=weights[:n_sparse] if method != "frozen" else None,
-            dense=(weights if method == "frozen" else weights[n_sparse:])
+            sparse=coef[:n_sparse] if method != "frozen" else None,
+            dense=(coef if method == "frozen" else coef[n_sparse:] * weight)
             if method != "tfidf" else None,
         )
-        entry: dict = {"train_rows": len(tr), "train_positives": int(y.sum())}
+        entry: dict = {"train_rows": len(tr), "train_positives": int(y.sum()),
+                       "chosen": {"c": c, "dense_weight": weight if method == "hybrid" else None,
+                                  "cv_auroc": cv_auroc}}
         if len(va) and va["value"].nunique() == 2:
             yv = va["value"].to_numpy()
-            entry["model"] = metrics_for(yv, head.predict_proba(features(va, method))[:, 1])
+            p = head.predict_proba(features(va, method, weight))[:, 1]
+            entry["model"] = metrics_for(yv, p)
             if method != "tfidf":
-                baseline = fit_head(features(tr, "tfidf"), y)
+                (_, baseline_c), _ = choose("tfidf", tr, y)
+                baseline = fit_head(features(tr, "tfidf"), y, c=baseline_c)
                 entry["baseline"] = metrics_for(
                     yv, baseline.predict_proba(features(va, "tfidf"))[:, 1])
+                entry["baseline_c"] = baseline_c
             else:
                 entry["baseline"] = entry["model"]
             entry["reliable"] = int(yv.sum()) >= MIN_RELIABLE

@@ -18,6 +18,7 @@ from pipeline.cli import app
 from pipeline.config import Settings
 from pipeline.datasets import SAMPLE_COLUMNS
 from pipeline.encoder import Encoder
+from pipeline.heads import choose_by_group_cv
 from pipeline.registry import Registry
 from pipeline.risk import assess
 from pipeline.train import comparison_table, train_model
@@ -220,3 +221,22 @@ def test_model_risk_reason_is_not_double_counted_with_a_rule() -> None:
     risk = assess(calm, labels=labels)
     assert [r.rule for r in risk.reasons] == ["model:customer.threat_escalation"]
     assert risk.reasons[0].evidence[0].text == "这事没完"
+
+
+def test_group_cv_picks_the_informative_candidate_and_keeps_the_default_when_data_is_thin(
+) -> None:
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1] * 60)
+    groups = np.repeat(np.arange(30), 4)
+    signal = np.c_[y + rng.normal(0, 0.5, len(y)), rng.normal(size=len(y))]
+    noise = rng.normal(size=(len(y), 2))
+
+    def features(candidate: str, rows: np.ndarray) -> np.ndarray:
+        return (noise if candidate == "noise" else signal)[rows]
+
+    chosen, score = choose_by_group_cv(["noise", "signal"], features, y, groups,
+                                       c_of=lambda _: 1.0)
+    assert chosen == "signal" and score is not None and score > 0.8
+    few = np.r_[np.ones(5, dtype=int), np.zeros(len(y) - 5, dtype=int)]
+    assert choose_by_group_cv(["noise", "signal"], features, few, groups,
+                              c_of=lambda _: 1.0) == ("noise", None)
