@@ -24,9 +24,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/callqa transcribe --manifest examples/manifest.csv --json demo-output/transcripts
-	$(BIN)/callqa score --manifest examples/manifest.csv --json demo-output/inspections
-	@echo "transcripts: demo-output/transcripts/  scorecards: demo-output/inspections/"
+	$(BIN)/callqa run --manifest examples/manifest.csv --rescore
+	$(BIN)/callqa score --manifest examples/manifest.csv --json demo-output/scorecards
+	$(BIN)/callqa export --format csv demo-output/inspections.csv
+	@echo "records: the store above (callqa export); inspections: demo-output/inspections.csv; scorecards with evidence: demo-output/scorecards/"
 
 test: install
 	$(BIN)/ruff check .

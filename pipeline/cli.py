@@ -294,6 +294,11 @@ app.command()(cli_models.train)
 app.add_typer(cli_models.models_app, name="models")
 app.add_typer(cli_models.samples_app, name="samples")
 
+from pipeline import cli_ops  # noqa: E402
+
+app.command()(cli_ops.run)
+app.command()(cli_ops.export)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -114,6 +114,26 @@ class ClassifySettings(BaseModel):
     max_label_drop: float = Field(0.02, ge=0)
 
 
+class StoreSettings(BaseModel):
+    """Where inspection records go, and what of the words is kept."""
+
+    url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in the home dir")
+    # Stored text is PII-redacted ([PHONE], [ID], ...); raw text is kept only when this is on.
+    store_raw_text: bool = False
+    redact_pii: bool = True
+
+
+class NightlySettings(BaseModel):
+    """The nightly batch: which calls go to review besides the scoring flags."""
+
+    # A random share of all calls goes to review to calibrate the AI against people.
+    calibration_sample: float = Field(0.02, ge=0, le=1)
+    # Mean ASR confidence (exp of average log-probability) under this flags the call.
+    low_asr_confidence: float = Field(0.45, ge=0, le=1)
+    retries: int = Field(2, ge=0, description="retries of a call's transient errors")
+    workers: int = Field(1, ge=1, description="local worker processes (Dask when > 1)")
+
+
 def _default_home() -> Path:
     return Path.home() / ".cache" / "callqa"
 
@@ -130,6 +150,8 @@ class Settings(BaseSettings):
     audio: AudioSettings = Field(default_factory=AudioSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     classify: ClassifySettings = Field(default_factory=ClassifySettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    nightly: NightlySettings = Field(default_factory=NightlySettings)
 
     @field_validator("home")
     @classmethod
@@ -143,6 +165,10 @@ class Settings(BaseSettings):
     @property
     def model_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def store_url(self) -> str:
+        return self.store.url or f"sqlite:///{self.home / 'callqa.db'}"
 
     @property
     def samples_dir(self) -> Path:

@@ -14,7 +14,7 @@ from pipeline.schemas import CallSchema
 _OPTIONAL_DEFAULTS: dict[str, object] = {
     "audio_path": None, "transcript_path": None, "layout": "stereo_agent_left",
     "language": "auto", "agent_id": None, "team": None, "queue": None, "started_at": None,
-    "customer_id": None, "customer_rating": None, "nps": None,
+    "customer_id": None, "order_id": None, "customer_rating": None, "nps": None,
 }
 
 

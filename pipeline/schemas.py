@@ -151,6 +151,7 @@ class CallSchema(pa.DataFrameModel):
         nullable=True, dtype_kwargs={"unit": "ns", "tz": "UTC"}
     )
     customer_id: Series[str] = pa.Field(nullable=True)
+    order_id: Series[str] = pa.Field(nullable=True)
     customer_rating: Series[float] = pa.Field(ge=1, le=5, nullable=True)
     nps: Series[float] = pa.Field(ge=0, le=10, nullable=True)
 

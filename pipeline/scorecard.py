@@ -65,12 +65,17 @@ class Scorer:
 
     def score(self, job: CallJob) -> Scorecard:
         document, versions = self.document(job)
+        return self.score_transcribed(job, document, versions)
+
+    def score_transcribed(self, job: CallJob, document: dict[str, Any],
+                          versions: dict[str, str], history: Any = None) -> Scorecard:
+        """Classify and score a call whose words are known (``document``)."""
         labels = None
         classifier = self.classifier()
         if classifier is not None and document.get("turns"):
             labels = classifier.label_frame(turns_from_document(document))
             versions = {**versions, "classifier": classifier.version}
-        facts = CallFacts(job.customer_rating, job.nps, versions)
+        facts = CallFacts(job.customer_rating, job.nps, versions, history)
         language = str(document.get("language", ""))
         return score_document(document, self.rubric_for(language), facts, self.settings.scoring,
                               labels=labels)

@@ -44,6 +44,7 @@ class Scorecard:
     metrics: ConversationMetrics
     judgements: list[ItemJudgement]
     risk: RiskAssessment
+    labels: pd.DataFrame | None = None  # (idx, label, probability) the items were judged with
 
 
 def qa_score(judgements: list[ItemJudgement]) -> tuple[float, bool]:
@@ -121,7 +122,7 @@ def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | 
     }
     InspectionSchema.validate(pd.DataFrame([inspection]))
     items = item_rows(ctx.call_id, rubric, judgements)
-    return Scorecard(inspection, items, turns, metrics, judgements, risk)
+    return Scorecard(inspection, items, turns, metrics, judgements, risk, labels)
 
 
 def item_rows(call_id: str, rubric: Rubric, judgements: list[ItemJudgement]) -> pd.DataFrame:

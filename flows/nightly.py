@@ -1,0 +1,135 @@
+"""The nightly batch: every call of the day transcribed, classified, scored, stored and flagged.
+
+Thin by design: each task calls one ``pipeline`` function. One call is one unit of work
+(``process_call``), submitted to the task runner (threads in process, or Dask workers); its
+stages are tasks inside it, so each has its own retries and its own record in Prefect.
+
+Resumable: calls already scored with tonight's rubric and classifier versions are skipped, and
+every write replaces the call's rows for the same versions, so a run killed half-way and run
+again ends with exactly one inspection per call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.workers import Worker, current_versions, settings_payload, worker_for
+from pipeline.batch import collect, failure_reason, inspect_call, is_transient, job_for
+from pipeline.config import Settings, get_settings
+from pipeline.risk import RiskSettings
+from pipeline.store import CallRecord, Store
+
+
+def _retry_transient(_task: Any, _run: Any, state: Any) -> bool:
+    try:
+        state.result()
+    except Exception as error:
+        return is_transient(error)
+    return False
+
+
+@task(name="transcribe", retries=2, retry_delay_seconds=2, retry_condition_fn=_retry_transient,
+      cache_policy=NO_CACHE)
+def transcribe_call(worker: Worker, call: dict[str, Any]) -> tuple[dict, dict[str, str]]:
+    """The call's words: ASR (cached by audio hash and settings) or its transcript JSON."""
+    return worker.scorer.document(job_for(call))
+
+
+@task(name="score", cache_policy=NO_CACHE)
+def score_call(worker: Worker, call: dict[str, Any], document: dict, versions: dict[str, str],
+               run_id: str) -> CallRecord:
+    """Conversation, classifiers, rubric, risk (with the customer's history) and flags."""
+    history = worker.store.customer_history(call.get("customer_id"), call.get("started_at"),
+                                            RiskSettings().history_window_days,
+                                            exclude_call=str(call["call_id"]))
+    return inspect_call(worker.scorer, call, document, versions, run_id, history)
+
+
+@task(name="write-inspection", retries=3, retry_delay_seconds=1,
+      retry_condition_fn=_retry_transient, cache_policy=NO_CACHE)
+def write_inspection(worker: Worker, record: CallRecord) -> int:
+    return worker.store.write_call(record)
+
+
+@task(name="process-call", cache_policy=NO_CACHE)
+def process_call(call: dict[str, Any], run_id: str, payload: str) -> dict[str, Any]:
+    """One call end to end. A failure is recorded on the call, never raised to the batch."""
+    worker = worker_for(payload)
+    call_id = str(call["call_id"])
+    try:
+        document, versions = transcribe_call(worker, call)
+        record = score_call(worker, call, document, versions, run_id)
+        write_inspection(worker, record)
+    except Exception as error:
+        reason = failure_reason(error)
+        worker.store.write_failure(call, f"{reason}: {error}", run_id)
+        return {"call_id": call_id, "status": "failed", "reason": reason}
+    return {"call_id": call_id, "status": "scored", "flags": record.inspection["flags"]}
+
+
+@flow(name="callqa-nightly", task_runner=ThreadPoolTaskRunner(max_workers=1))
+def nightly(source: str | None = None, manifest: str | None = None,
+            date_from: date | None = None, date_to: date | None = None, rescore: bool = False,
+            run_id: str | None = None, settings_json: str | None = None) -> dict[str, Any]:
+    """Score the day's calls; returns the run summary (also stored in the ``runs`` table)."""
+    logger = get_run_logger()
+    settings = Settings.model_validate_json(settings_json) if settings_json else get_settings()
+    payload = settings_payload(settings)
+    run_id = run_id or f"nightly-{uuid.uuid4().hex[:12]}"
+    store = Store(settings.store_url, settings.store.store_raw_text, settings.store.redact_pii)
+    batch = collect(settings, Path(source) if source else None,
+                    Path(manifest) if manifest else None, date_from, date_to)
+    for problem in batch.problems:
+        logger.warning("manifest %s", problem)
+    versions = current_versions(settings)
+    done = set() if rescore else store.scored_calls(
+        [str(c["call_id"]) for c in batch.calls], versions["rubric_hashes"],
+        versions["classifier"])
+    todo = [c for c in batch.calls if str(c["call_id"]) not in done]
+    store.start_run(run_id, "nightly", {"calls": len(batch.calls), "to_score": len(todo),
+                                        "already_scored": len(done)})
+    logger.info("%d calls: %d to score, %d already scored, %d bad manifest rows",
+                len(batch.calls), len(todo), len(done), len(batch.problems))
+    futures = [process_call.submit(call, run_id, payload) for call in todo]
+    outcomes = [future.result() for future in futures]
+    summary = summarize(outcomes, len(done), batch.problems)
+    summary["run_id"] = run_id
+    store.finish_run(run_id, summary)
+    logger.info("scored %d, failed %d %s, flagged %d", summary["scored"], summary["failed"],
+                summary["failed_by_reason"], summary["flagged"])
+    return summary
+
+
+def summarize(outcomes: list[dict[str, Any]], skipped: int, problems: list[Any]
+              ) -> dict[str, Any]:
+    failed = Counter(o["reason"] for o in outcomes if o["status"] == "failed")
+    flags = Counter(flag.split(":", 1)[0] for o in outcomes if o["status"] == "scored"
+                    for flag in o["flags"])
+    return {
+        "scored": sum(o["status"] == "scored" for o in outcomes),
+        "failed": sum(failed.values()),
+        "failed_by_reason": dict(failed),
+        "flagged": sum(bool(o.get("flags")) for o in outcomes if o["status"] == "scored"),
+        "flags_by_reason": dict(flags),
+        "skipped_already_scored": skipped,
+        "bad_manifest_rows": [str(p) for p in problems],
+    }
+
+
+def dask_runner(address: str | None, workers: int) -> Any:
+    """A Dask task runner: an existing scheduler, or a local cluster on the loopback address."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
+                                          "processes": True, "host": "127.0.0.1",
+                                          "dashboard_address": None})

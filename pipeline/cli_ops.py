@@ -1,0 +1,126 @@
+"""CLI commands for operations: the nightly run, its schedules, and exports from the store."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pipeline.config import get_settings
+from pipeline.errors import CallqaError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"not a date (YYYY-MM-DD): {value!r}")
+    return None
+
+
+def run(
+    source: Annotated[Path | None, typer.Option(help="folder of recordings (day folders)")] = None,
+    manifest: Annotated[Path | None, typer.Option(help="manifest CSV")] = None,
+    date_: Annotated[str | None, typer.Option("--date", help="the day (or first day) YYYY-MM-DD")
+                     ] = None,
+    to: Annotated[str | None, typer.Option(help="last day of a range (with --date)")] = None,
+    dask_address: Annotated[str | None, typer.Option(help="tcp://host:port of a Dask scheduler")
+                            ] = None,
+    workers: Annotated[int | None, typer.Option(help="local Dask worker processes")] = None,
+    rescore: Annotated[bool, typer.Option(help="score again calls already scored")] = False,
+) -> None:
+    """Run the nightly flow once: score every call of the day and store the inspections."""
+    from flows.nightly import dask_runner, nightly
+    from pipeline.store import Store
+
+    settings = get_settings()
+    if source is None and manifest is None:
+        _fail("give --source DIR or --manifest FILE")
+    workers = workers or settings.nightly.workers
+    flow = nightly
+    if dask_address or workers > 1:
+        flow = nightly.with_options(task_runner=dask_runner(dask_address, workers))
+    run_id = f"nightly-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    store = Store(settings.store_url, upgrade=True)
+    done = threading.Event()
+    result: dict[str, Any] = {}
+
+    def go() -> None:
+        try:
+            result["summary"] = flow(
+                source=str(source) if source else None,
+                manifest=str(manifest) if manifest else None,
+                date_from=_date(date_), date_to=_date(to), rescore=rescore, run_id=run_id,
+                settings_json=settings.model_dump_json())
+        except Exception as error:
+            result["error"] = error
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=go, daemon=True)
+    thread.start()
+    with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        bar = progress.add_task("calls", total=None)
+        while not done.wait(0.5):
+            planned, finished = store.run_progress(run_id)
+            progress.update(bar, total=planned, completed=finished)
+    if "error" in result:
+        _fail(f"the nightly flow failed: {result['error']}", code=1)
+    _print_summary(result["summary"], settings.store_url)
+
+
+def _print_summary(summary: dict[str, Any], url: str) -> None:
+    out.print(f"[bold]run {summary['run_id']}[/]: scored {summary['scored']}, "
+              f"failed {summary['failed']}, flagged {summary['flagged']}, "
+              f"already scored {summary['skipped_already_scored']}")
+    for reason, count in summary["failed_by_reason"].items():
+        out.print(f"  failed  {reason}: {count}")
+    for reason, count in summary["flags_by_reason"].items():
+        out.print(f"  flagged {reason}: {count}")
+    for problem in summary["bad_manifest_rows"]:
+        out.print(f"  [yellow]skipped manifest {problem}[/]")
+    out.print(f"records: {url}")
+
+
+def export(
+    out_path: Annotated[Path, typer.Argument(metavar="OUT", help="output file")],
+    date_from: Annotated[str | None, typer.Option("--from", help="first day (call start, UTC)")
+                         ] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="last day, inclusive")] = None,
+    format_: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+) -> None:
+    """Export inspections with their calls' facts (one row per inspection)."""
+    from pipeline.store import Store
+
+    if format_ not in ("parquet", "csv"):
+        _fail("--format must be parquet or csv")
+    first, last = _date(date_from), _date(date_to)
+    start = datetime(first.year, first.month, first.day) if first else None
+    end = datetime(last.year, last.month, last.day) + timedelta(days=1) if last else None
+    try:
+        rows = Store(get_settings().store_url).inspection_rows(start, end)
+    except CallqaError as error:
+        _fail(str(error))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if format_ == "csv":
+        rows.to_csv(out_path, index=False)
+    else:
+        rows.to_parquet(out_path, index=False)
+    out.print(f"{len(rows)} inspections → {out_path}")

@@ -1,0 +1,548 @@
+"""The inspection records store: SQLAlchemy 2.0 tables over SQLite (WAL) or PostgreSQL.
+
+One call has its manifest facts, its turns (PII-redacted unless raw text is configured), its
+utterance labels per model version, and one inspection per (rubric hash, model versions) with
+the rubric items' results. Writing an inspection again with the same versions replaces it, so
+re-running a batch never duplicates rows; a new rubric or model version adds an inspection and
+keeps the old one. A call that failed has one ``failed`` inspection with the reason, replaced
+when the call is scored.
+
+The schema is created and upgraded by Alembic (``pipeline/migrations``), never by
+``create_all``, so a database made by one version of callqa upgrades in place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
+
+from pipeline.pii import redact
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Every stored time is UTC: SQLite keeps no offset, so a local time would drift."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))  # qa_admin | supervisor | agent
+    agent_id: Mapped[str | None] = mapped_column(String(100))  # for role agent: their calls
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    teams: Mapped[list[UserTeam]] = relationship(cascade="all, delete-orphan")
+
+
+class UserTeam(Base):
+    __tablename__ = "user_teams"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    team: Mapped[str] = mapped_column(ForeignKey("teams.name", ondelete="CASCADE"),
+                                      primary_key=True)
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    call_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    audio_path: Mapped[str | None] = mapped_column(Text)
+    transcript_path: Mapped[str | None] = mapped_column(Text)
+    layout: Mapped[str | None] = mapped_column(String(30))
+    language: Mapped[str | None] = mapped_column(String(10))
+    agent_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    team: Mapped[str | None] = mapped_column(String(100), index=True)
+    queue: Mapped[str | None] = mapped_column(String(100))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    order_id: Mapped[str | None] = mapped_column(String(200))
+    customer_rating: Mapped[float | None] = mapped_column(Float)
+    nps: Mapped[float | None] = mapped_column(Float)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Turn(Base):
+    __tablename__ = "turns"
+    __table_args__ = (UniqueConstraint("call_id", "idx"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id", ondelete="CASCADE"))
+    idx: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str] = mapped_column(String(10))
+    start: Mapped[float | None] = mapped_column(Float)
+    end: Mapped[float | None] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)  # redacted unless raw text is stored
+    raw_text: Mapped[str | None] = mapped_column(Text)  # only when configured
+    confidence: Mapped[float | None] = mapped_column(Float)
+    pii: Mapped[list[Any]] = mapped_column(default=list)  # [{kind, start, end}] in the raw text
+
+
+class UtteranceLabel(Base):
+    __tablename__ = "utterance_labels"
+    __table_args__ = (UniqueConstraint("call_id", "idx", "label", "model_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id", ondelete="CASCADE"))
+    idx: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(100))
+    probability: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(100))
+
+
+class Inspection(Base):
+    __tablename__ = "inspections"
+    __table_args__ = (
+        UniqueConstraint("call_id", "rubric_id", "rubric_hash", "version_key"),
+        Index("ix_inspections_created", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id", ondelete="CASCADE"),
+                                         index=True)
+    rubric_id: Mapped[str] = mapped_column(String(100))
+    rubric_version: Mapped[int | None] = mapped_column(Integer)
+    rubric_hash: Mapped[str] = mapped_column(String(16))
+    model_versions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    version_key: Mapped[str] = mapped_column(String(400))  # canonical model_versions
+    score: Mapped[float | None] = mapped_column(Float)
+    fatal: Mapped[bool] = mapped_column(Boolean, default=False)
+    composite: Mapped[float | None] = mapped_column(Float)
+    composite_basis: Mapped[str] = mapped_column(String(100), default="")
+    risk_score: Mapped[float | None] = mapped_column(Float)
+    risk_level: Mapped[str | None] = mapped_column(String(10), index=True)
+    risk_reasons: Mapped[list[Any]] = mapped_column(default=list)
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    uncertainty: Mapped[float | None] = mapped_column(Float)  # for the review queue's order
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # scored | failed | reviewed
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    items: Mapped[list[ItemResult]] = relationship(cascade="all, delete-orphan",
+                                                   passive_deletes=True, order_by="ItemResult.id")
+
+
+class ItemResult(Base):
+    __tablename__ = "item_results"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(
+        ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(100))
+    section: Mapped[str] = mapped_column(String(100), default="")
+    outcome: Mapped[str] = mapped_column(String(4))
+    points: Mapped[float] = mapped_column(Float)
+    max_points: Mapped[float] = mapped_column(Float)
+    fatal: Mapped[bool] = mapped_column(Boolean, default=False)
+    evidence: Mapped[list[Any]] = mapped_column(default=list)  # redacted like the turns
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReviewDecision(Base):
+    __tablename__ = "review_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(
+        ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str] = mapped_column(String(200), index=True)
+    reviewer: Mapped[str] = mapped_column(String(100))
+    item_id: Mapped[str] = mapped_column(String(100))  # a rubric item, or "risk"
+    ai_outcome: Mapped[str | None] = mapped_column(String(10))
+    human_outcome: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabeledSample(Base):
+    __tablename__ = "labeled_samples"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(100), index=True)
+    value: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(100))
+    group: Mapped[str] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(String(20))  # review | import
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                               index=True)
+
+
+class Run(Base):
+    """One nightly or retraining run: what it was asked and what it did."""
+
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # nightly | retrain
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(300), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+def version_key(model_versions: dict[str, str]) -> str:
+    return json.dumps(model_versions, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass
+class CallRecord:
+    """Everything one scored call writes: manifest facts, turns, labels, the inspection."""
+
+    call: dict[str, Any]  # Call columns
+    inspection: dict[str, Any]  # InspectionSchema row (+ optional uncertainty, metrics)
+    items: pd.DataFrame  # ItemResultSchema rows
+    turns: pd.DataFrame  # TurnSchema rows
+    labels: pd.DataFrame | None = None  # (idx, label, probability)
+    run_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic (creates it on an empty database)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+class Store:
+    """Sessions and the writes the flows need; the review app queries the tables directly."""
+
+    def __init__(self, url: str, store_raw_text: bool = False, redact_pii: bool = True,
+                 upgrade: bool = True) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.store_raw_text = store_raw_text
+        self.redact_pii = redact_pii
+        if upgrade:
+            migrate(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _clean(self, text: str) -> tuple[str, list[dict[str, Any]]]:
+        if not self.redact_pii:
+            return text, []
+        redacted, spans = redact(text)
+        return redacted, [s.as_dict() for s in spans]
+
+    def _upsert_call(self, session: Session, call: dict[str, Any]) -> None:
+        columns = {c.key for c in Call.__table__.columns} - {"updated_at"}
+        values = {k: _plain(v) for k, v in call.items() if k in columns}
+        existing = session.get(Call, values["call_id"])
+        if existing is None:
+            session.add(Call(**values, updated_at=utcnow()))
+        else:
+            for key, value in values.items():
+                setattr(existing, key, value)
+            existing.updated_at = utcnow()
+
+    def write_call(self, record: CallRecord) -> int:
+        """Write one scored call in one transaction; returns the inspection id."""
+        call_id = str(record.call["call_id"])
+        row = record.inspection
+        versions = dict(row.get("model_versions") or {})
+        key = version_key(versions)
+        with self.session() as session:
+            self._upsert_call(session, record.call)
+            session.flush()
+            session.execute(delete(Turn).where(Turn.call_id == call_id))
+            for turn in record.turns.itertuples(index=False):
+                raw = str(turn.raw_text)
+                text, spans = self._clean(raw)
+                session.add(Turn(call_id=call_id, idx=int(turn.idx), speaker=str(turn.speaker),
+                                 start=_plain(turn.start), end=_plain(turn.end), text=text,
+                                 raw_text=raw if self.store_raw_text else None,
+                                 confidence=_plain(turn.confidence), pii=spans))
+            model_version = versions.get("classifier")
+            if record.labels is not None and model_version and len(record.labels):
+                session.execute(delete(UtteranceLabel).where(
+                    UtteranceLabel.call_id == call_id,
+                    UtteranceLabel.model_version == model_version))
+                session.add_all(UtteranceLabel(call_id=call_id, idx=int(r.idx), label=str(r.label),
+                                               probability=float(r.probability),
+                                               model_version=model_version)
+                                for r in record.labels.itertuples(index=False))
+            session.execute(delete(Inspection).where(
+                Inspection.call_id == call_id,
+                ((Inspection.rubric_id == row["rubric_id"])
+                 & (Inspection.rubric_hash == row["rubric_hash"])
+                 & (Inspection.version_key == key)) | (Inspection.status == "failed")))
+            inspection = Inspection(
+                call_id=call_id, rubric_id=row["rubric_id"],
+                rubric_version=int(row["rubric_version"]), rubric_hash=row["rubric_hash"],
+                model_versions=versions, version_key=key, score=_plain(row["score"]),
+                fatal=bool(row["fatal"]), composite=_plain(row["composite"]),
+                composite_basis=row["composite_basis"], risk_score=_plain(row["risk_score"]),
+                risk_level=row["risk_level"],
+                risk_reasons=self._redact_evidence(row["risk_reasons"]),
+                flags=list(row["flags"]), flagged=bool(row["flags"]),
+                uncertainty=row.get("uncertainty"), metrics=row.get("metrics") or {},
+                status=row["status"], failure_reason=row.get("failure_reason"),
+                run_id=record.run_id, created_at=_timestamp(row.get("created_at")))
+            for item in record.items.itertuples(index=False):
+                inspection.items.append(ItemResult(
+                    item_id=item.item_id, section=item.section, outcome=item.outcome,
+                    points=float(item.points), max_points=float(item.max_points),
+                    fatal=bool(item.fatal), evidence=self._redact_evidence(item.evidence),
+                    note=str(item.note)))
+            session.add(inspection)
+            session.flush()
+            return inspection.id
+
+    def write_failure(self, call: dict[str, Any], reason: str, run_id: str | None = None) -> int:
+        """Record that a call could not be scored (replacing an earlier failure, if any)."""
+        call_id = str(call["call_id"])
+        with self.session() as session:
+            self._upsert_call(session, call)
+            session.flush()
+            session.execute(delete(Inspection).where(Inspection.call_id == call_id,
+                                                     Inspection.status == "failed"))
+            inspection = Inspection(call_id=call_id, rubric_id="", rubric_hash="",
+                                    version_key="", status="failed", failure_reason=reason,
+                                    flags=[], flagged=False, run_id=run_id)
+            session.add(inspection)
+            session.flush()
+            return inspection.id
+
+    def _redact_evidence(self, evidence: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for entry in evidence or []:
+            entry = _jsonable(entry)
+            if isinstance(entry, dict):
+                for key in ("text", "why"):
+                    if isinstance(entry.get(key), str):
+                        entry[key] = self._clean(entry[key])[0]
+                if isinstance(entry.get("evidence"), list):
+                    entry["evidence"] = self._redact_evidence(entry["evidence"])
+            out.append(entry)
+        return out
+
+    def audit(self, actor: str, action: str, target: str = "",
+              detail: dict[str, Any] | None = None) -> None:
+        with self.session() as session:
+            session.add(AuditEntry(actor=actor, action=action, target=target,
+                                   detail=detail or {}))
+
+    def start_run(self, run_id: str, kind: str, summary: dict[str, Any]) -> None:
+        with self.session() as session:
+            session.merge(Run(id=run_id, kind=kind, started_at=utcnow(), summary=summary))
+
+    def finish_run(self, run_id: str, summary: dict[str, Any]) -> None:
+        with self.session() as session:
+            run = session.get(Run, run_id)
+            if run is None:
+                run = Run(id=run_id, kind="nightly")
+                session.add(run)
+            run.finished_at = utcnow()
+            run.summary = {**(run.summary or {}), **summary}
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def run_progress(self, run_id: str) -> tuple[int | None, int]:
+        """(calls the run set out to score, calls it has written so far)."""
+        from sqlalchemy import func
+
+        with self.session() as session:
+            run = session.get(Run, run_id)
+            written = session.scalar(select(func.count()).select_from(Inspection)
+                                     .where(Inspection.run_id == run_id)) or 0
+        planned = (run.summary or {}).get("to_score") if run is not None else None
+        return planned, int(written)
+
+    def scored_calls(self, call_ids: Sequence[str], rubric_hashes: Sequence[str],
+                     classifier: str | None) -> set[str]:
+        """The calls among ``call_ids`` already scored with one of these rubrics and this
+        classifier version: what a resumed run may skip."""
+        done: set[str] = set()
+        ids = list(call_ids)
+        with self.session() as session:
+            for start in range(0, len(ids), 500):
+                rows = session.execute(
+                    select(Inspection.call_id, Inspection.model_versions).where(
+                        Inspection.call_id.in_(ids[start:start + 500]),
+                        Inspection.status != "failed",
+                        Inspection.rubric_hash.in_(list(rubric_hashes))))
+                for call_id, versions in rows:
+                    if (versions or {}).get("classifier") == classifier:
+                        done.add(call_id)
+        return done
+
+    def customer_history(self, customer_id: str | None, before: datetime | None,
+                         days: int = 30, exclude_call: str | None = None) -> Any:
+        """The customer's complaints in the ``days`` before ``before``: calls where a customer
+        turn was labelled a complaint (p ≥ 0.5) or whose risk was medium or high."""
+        from pipeline.risk import CustomerHistory
+
+        if not customer_id or before is None:
+            return None
+        before = as_utc(before)
+        since = before - timedelta(days=days)
+        with self.session() as session:
+            calls = session.execute(
+                select(Call.call_id, Call.order_id).where(
+                    Call.customer_id == customer_id, Call.started_at >= since,
+                    Call.started_at < before, Call.call_id != (exclude_call or ""))).all()
+            if not calls:
+                return CustomerHistory(0, 0)
+            ids = [c.call_id for c in calls]
+            risky = set(session.scalars(select(Inspection.call_id).where(
+                Inspection.call_id.in_(ids), Inspection.risk_level.in_(("medium", "high")))))
+            complained = set(session.scalars(select(UtteranceLabel.call_id).where(
+                UtteranceLabel.call_id.in_(ids), UtteranceLabel.label == "customer.complaint",
+                UtteranceLabel.probability >= 0.5)))
+        hits = [c for c in calls if c.call_id in risky | complained]
+        orders = {c.order_id for c in hits if c.order_id}
+        return CustomerHistory(len(hits), len(orders))
+
+    def inspection_rows(self, date_from: datetime | None = None,
+                        date_to: datetime | None = None) -> pd.DataFrame:
+        """Inspections joined with their call's facts, for exports and reports."""
+        query = select(Inspection, Call).join(Call, Call.call_id == Inspection.call_id)
+        when = Call.started_at
+        if date_from is not None:
+            query = query.where(when >= as_utc(date_from))
+        if date_to is not None:
+            query = query.where(when < as_utc(date_to))
+        rows = []
+        with self.session() as session:
+            for inspection, call in session.execute(query.order_by(Inspection.id)):
+                rows.append({
+                    "inspection_id": inspection.id, "call_id": call.call_id,
+                    "started_at": call.started_at, "agent_id": call.agent_id, "team": call.team,
+                    "queue": call.queue, "language": call.language,
+                    "duration_s": call.duration_s, "customer_id": call.customer_id,
+                    "rubric_id": inspection.rubric_id, "rubric_version": inspection.rubric_version,
+                    "rubric_hash": inspection.rubric_hash,
+                    "model_versions": version_key(inspection.model_versions or {}),
+                    "score": inspection.score, "fatal": inspection.fatal,
+                    "composite": inspection.composite,
+                    "composite_basis": inspection.composite_basis,
+                    "risk_score": inspection.risk_score, "risk_level": inspection.risk_level,
+                    "flags": ";".join(inspection.flags or []), "status": inspection.status,
+                    "failure_reason": inspection.failure_reason,
+                    "created_at": inspection.created_at,
+                })
+        return pd.DataFrame(rows)
+
+
+def _plain(value: Any) -> Any:
+    """numpy / pandas scalars and NaN/NaT → plain Python values or None."""
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else as_utc(value.to_pydatetime())
+    if isinstance(value, datetime):
+        return as_utc(value)
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        return value
+    return value.item() if hasattr(value, "item") else value
+
+
+def _timestamp(value: Any) -> datetime:
+    if value is None:
+        return utcnow()
+    return as_utc(pd.Timestamp(value).to_pydatetime())
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=_json_default, ensure_ascii=False))
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return value.isoformat()
+    return str(value)
