@@ -41,9 +41,6 @@ class Batch:
     calls: list[dict[str, Any]]  # manifest rows (CallSchema columns), one per call
     problems: list[ManifestProblem] = field(default_factory=list)
 
-    def job(self, call: dict[str, Any]) -> CallJob:
-        return job_for(call)
-
 
 def days(date_from: date | None, date_to: date | None) -> list[date] | None:
     if date_from is None:
