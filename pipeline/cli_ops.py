@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from datetime import date, datetime, timedelta
@@ -46,6 +47,9 @@ def run(
     rescore: Annotated[bool, typer.Option(help="score again calls already scored")] = False,
 ) -> None:
     """Run the nightly flow once: score every call of the day and store the inspections."""
+    # The ephemeral Prefect server migrates its database on first start, which can take
+    # longer than Prefect's 20 s default on a small machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from flows.nightly import dask_runner, nightly
     from pipeline.store import Store
 

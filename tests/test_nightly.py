@@ -87,8 +87,9 @@ def test_a_killed_run_resumes_to_exactly_one_inspection_per_call(env_home: Setti
     expected = {f"{name}-{n}" for n in range(15) for name in names}
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
     command = [sys.executable, "-m", "pipeline.cli", "run", "--manifest", str(manifest)]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+    log = (tmp_path / "first.log").open("w")
+    first = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True)
     store = Store(env_home.store_url)
     deadline = time.monotonic() + 240
     written = 0
@@ -98,7 +99,7 @@ def test_a_killed_run_resumes_to_exactly_one_inspection_per_call(env_home: Setti
         if written >= 3:
             break
         time.sleep(0.2)
-    assert first.poll() is None, "the first run ended before it could be killed"
+    assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     assert 3 <= written < len(expected)
