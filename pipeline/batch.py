@@ -28,7 +28,7 @@ from pipeline.config import Settings
 from pipeline.errors import AudioError, CallqaError, TranscriptError
 from pipeline.manifest import CallJob, ManifestProblem, read_manifest
 from pipeline.scorecard import Scorer
-from pipeline.store import CallRecord
+from pipeline.store import CallRecord, plain_value
 
 AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".opus", ".flac", ".m4a")
 CALL_COLUMNS = ("call_id", "audio_path", "transcript_path", "layout", "language", "agent_id",
@@ -112,19 +112,7 @@ def _from_files(settings: Settings, folder: Path, day: date | None) -> Batch:
 
 
 def _row(values: dict[str, Any]) -> dict[str, Any]:
-    row = {column: _none_if_missing(values.get(column)) for column in CALL_COLUMNS}
-    if row["started_at"] is not None:
-        row["started_at"] = pd.Timestamp(row["started_at"]).to_pydatetime()
-    return row
-
-
-def _none_if_missing(value: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        return None if pd.isna(value) else value
-    except (TypeError, ValueError):
-        return value
+    return {column: plain_value(values.get(column)) for column in CALL_COLUMNS}
 
 
 def _filter_dates(batch: Batch, wanted: list[date] | None) -> Batch:

@@ -130,7 +130,6 @@ class NightlySettings(BaseModel):
     calibration_sample: float = Field(0.02, ge=0, le=1)
     # Mean ASR confidence (exp of average log-probability) under this flags the call.
     low_asr_confidence: float = Field(0.45, ge=0, le=1)
-    retries: int = Field(2, ge=0, description="retries of a call's transient errors")
     workers: int = Field(1, ge=1, description="local worker processes (Dask when > 1)")
 
 

@@ -316,7 +316,7 @@ class Store:
 
     def _upsert_call(self, session: Session, call: dict[str, Any]) -> None:
         columns = {c.key for c in Call.__table__.columns} - {"updated_at"}
-        values = {k: _plain(v) for k, v in call.items() if k in columns}
+        values = {k: plain_value(v) for k, v in call.items() if k in columns}
         existing = session.get(Call, values["call_id"])
         if existing is None:
             session.add(Call(**values, updated_at=utcnow()))
@@ -339,9 +339,10 @@ class Store:
                 raw = str(turn.raw_text)
                 text, spans = self._clean(raw)
                 session.add(Turn(call_id=call_id, idx=int(turn.idx), speaker=str(turn.speaker),
-                                 start=_plain(turn.start), end=_plain(turn.end), text=text,
+                                 start=plain_value(turn.start), end=plain_value(turn.end),
+                                 text=text,
                                  raw_text=raw if self.store_raw_text else None,
-                                 confidence=_plain(turn.confidence), pii=spans))
+                                 confidence=plain_value(turn.confidence), pii=spans))
             model_version = versions.get("classifier")
             if record.labels is not None and model_version and len(record.labels):
                 session.execute(delete(UtteranceLabel).where(
@@ -359,9 +360,9 @@ class Store:
             inspection = Inspection(
                 call_id=call_id, rubric_id=row["rubric_id"],
                 rubric_version=int(row["rubric_version"]), rubric_hash=row["rubric_hash"],
-                model_versions=versions, version_key=key, score=_plain(row["score"]),
-                fatal=bool(row["fatal"]), composite=_plain(row["composite"]),
-                composite_basis=row["composite_basis"], risk_score=_plain(row["risk_score"]),
+                model_versions=versions, version_key=key, score=plain_value(row["score"]),
+                fatal=bool(row["fatal"]), composite=plain_value(row["composite"]),
+                composite_basis=row["composite_basis"], risk_score=plain_value(row["risk_score"]),
                 risk_level=row["risk_level"],
                 risk_reasons=self._redact_evidence(row["risk_reasons"]),
                 flags=list(row["flags"]), flagged=bool(row["flags"]),
@@ -514,8 +515,8 @@ class Store:
         return pd.DataFrame(rows)
 
 
-def _plain(value: Any) -> Any:
-    """numpy / pandas scalars and NaN/NaT → plain Python values or None."""
+def plain_value(value: Any) -> Any:
+    """numpy / pandas scalars and NaN/NaT → plain Python values or None; times in UTC."""
     if value is None:
         return None
     if isinstance(value, pd.Timestamp):
