@@ -11,9 +11,12 @@ again ends with exactly one inspection per call.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
-from datetime import date
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,27 +67,55 @@ def process_call(call: dict[str, Any], run_id: str, payload: str) -> dict[str, A
     """One call end to end. A failure is recorded on the call, never raised to the batch."""
     worker = worker_for(payload)
     call_id = str(call["call_id"])
+    clock = StageClock()
     try:
-        document, versions = transcribe_call(worker, call)
-        record = score_call(worker, call, document, versions, run_id)
-        write_inspection(worker, record)
+        with clock("transcribe"):
+            document, versions = transcribe_call(worker, call)
+        with clock("score"):
+            record = score_call(worker, call, document, versions, run_id)
+        with clock("write"):
+            write_inspection(worker, record)
     except Exception as error:
         reason = failure_reason(error)
         worker.store.write_failure(call, f"{reason}: {error}", run_id)
-        return {"call_id": call_id, "status": "failed", "reason": reason}
-    return {"call_id": call_id, "status": "scored", "flags": record.inspection["flags"]}
+        return {"call_id": call_id, "status": "failed", "reason": reason,
+                "seconds": clock.seconds}
+    return {"call_id": call_id, "status": "scored", "flags": record.inspection["flags"],
+            "seconds": clock.seconds, "audio_s": record.call.get("duration_s") or 0.0}
+
+
+class StageClock:
+    """Wall seconds per stage of one call (``with clock("score"): ...``)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = round(time.perf_counter() - start, 3)
 
 
 @flow(name="callqa-nightly", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def nightly(source: str | None = None, manifest: str | None = None,
             date_from: date | None = None, date_to: date | None = None, rescore: bool = False,
-            run_id: str | None = None, settings_json: str | None = None) -> dict[str, Any]:
-    """Score the day's calls; returns the run summary (also stored in the ``runs`` table)."""
+            run_id: str | None = None, settings_json: str | None = None,
+            lookback_days: int | None = None) -> dict[str, Any]:
+    """Score the day's calls; returns the run summary (also stored in the ``runs`` table).
+
+    ``lookback_days`` (the schedule's form): the calls of the last N days up to yesterday.
+    """
     logger = get_run_logger()
     settings = Settings.model_validate_json(settings_json) if settings_json else get_settings()
     payload = settings_payload(settings)
     run_id = run_id or f"nightly-{uuid.uuid4().hex[:12]}"
     store = Store(settings.store_url, settings.store.store_raw_text, settings.store.redact_pii)
+    if lookback_days and date_from is None:
+        today = datetime.now(UTC).date()
+        date_from, date_to = today - timedelta(days=lookback_days), today - timedelta(days=1)
     batch = collect(settings, Path(source) if source else None,
                     Path(manifest) if manifest else None, date_from, date_to)
     for problem in batch.problems:
@@ -113,6 +144,9 @@ def summarize(outcomes: list[dict[str, Any]], skipped: int, problems: list[Any]
     failed = Counter(o["reason"] for o in outcomes if o["status"] == "failed")
     flags = Counter(flag.split(":", 1)[0] for o in outcomes if o["status"] == "scored"
                     for flag in o["flags"])
+    stages: Counter[str] = Counter()
+    for outcome in outcomes:
+        stages.update(outcome.get("seconds") or {})
     return {
         "scored": sum(o["status"] == "scored" for o in outcomes),
         "failed": sum(failed.values()),
@@ -121,6 +155,8 @@ def summarize(outcomes: list[dict[str, Any]], skipped: int, problems: list[Any]
         "flags_by_reason": dict(flags),
         "skipped_already_scored": skipped,
         "bad_manifest_rows": [str(p) for p in problems],
+        "audio_seconds": round(sum(o.get("audio_s") or 0.0 for o in outcomes), 1),
+        "stage_seconds": {stage: round(value, 2) for stage, value in stages.items()},
     }
 
 

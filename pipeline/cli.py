@@ -298,6 +298,8 @@ from pipeline import cli_ops  # noqa: E402
 
 app.command()(cli_ops.run)
 app.command()(cli_ops.export)
+app.command()(cli_ops.retrain)
+app.command()(cli_ops.serve)
 
 
 def main() -> None:  # pragma: no cover - console entry point

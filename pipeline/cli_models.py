@@ -102,8 +102,9 @@ def train(
     settings = get_settings()
     imported = None
     if import_file is not None:
-        result = _read_import(import_file)
-        imported = _training_rows(result.kept)
+        from pipeline.samples import training_rows
+
+        imported = training_rows(_read_import(import_file).kept)
     try:
         run = train_challenger(settings, task, method, data or DEFAULT_DATA, from_reviews,
                                imported, promote=not no_promote)
@@ -141,23 +142,13 @@ def _read_import(path: Path):
     return result
 
 
-def _training_rows(kept):
-    from pipeline.datasets import SAMPLE_COLUMNS, split_of
-    from pipeline.labels import default_labels
-
-    labels = default_labels()
-    rows = kept.assign(task=[labels.get(label).task for label in kept["label"]],
-                       split=[split_of(str(g)) for g in kept["group"]])
-    return rows[SAMPLE_COLUMNS]
-
-
 @samples_app.command("import")
 def samples_import(file: Annotated[Path, typer.Argument(help="CSV or JSONL of samples")]) -> None:
     """Validate and keep labelled samples (text, label, value[, speaker, source, group])."""
-    from pipeline.samples import SampleStore
+    from pipeline.store import Store
 
     result = _read_import(file)
-    new = SampleStore(get_settings().samples_dir).add(result.kept, "import")
+    new = Store(get_settings().store_url).add_samples(result.kept, "import")
     out.print(f"kept {len(result.kept)} row(s) ({new} new), rejected {len(result.problems)}")
     if result.problems:
         raise typer.Exit(1)

@@ -82,6 +82,101 @@ def run(
     _print_summary(result["summary"], settings.store_url)
 
 
+def retrain(
+    task: Annotated[str, typer.Option(help="utterance or call")] = "utterance",
+    force: Annotated[bool, typer.Option(help="train even without new labelled samples")
+                     ] = False,
+    min_new: Annotated[int | None, typer.Option(help="new samples needed (default: config)")
+                       ] = None,
+    data: Annotated[Path | None, typer.Option(help="public data directory (../shared/data)")
+                    ] = None,
+) -> None:
+    """Run the retraining flow once: new labelled samples → challenger → compare → promote."""
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    from flows.retrain import retrain as retrain_flow
+
+    settings = get_settings()
+    minimum = settings.schedules.retrain_min_new_samples if min_new is None else min_new
+    try:
+        summary = retrain_flow(task_name=task, data_dir=str(data) if data else None,
+                               min_new_samples=minimum, force=force,
+                               settings_json=settings.model_dump_json())
+    except (ValueError, CallqaError) as error:
+        _fail(f"retraining failed: {error}", code=1)
+    out.print(f"[bold]{summary['run_id']}[/]: {summary['new_samples']} new labelled samples "
+              f"since {summary['since'] or 'ever'} → {summary['status']}")
+    if summary["status"] != "skipped":
+        out.print(f"  challenger {summary['version']}: {summary['reason']}")
+    else:
+        out.print(f"  {summary['reason']}")
+
+
+def serve(
+    api_url: Annotated[str | None, typer.Option(
+        help="Prefect API of a running `prefect server start` (default: PREFECT_API_URL, "
+             "else one is started on 127.0.0.1)")] = None,
+    port: Annotated[int, typer.Option(help="port of the Prefect server started here")] = 4200,
+    source: Annotated[Path | None, typer.Option(help="recordings folder the nightly run reads")
+                      ] = None,
+    manifest: Annotated[Path | None, typer.Option(help="manifest the nightly run reads")
+                        ] = None,
+) -> None:
+    """Start the schedules: the nightly run (02:00 local) and weekly retraining."""
+    if source is not None:
+        os.environ["CALLQA_SCHEDULES__SOURCE"] = str(source.resolve())
+    if manifest is not None:
+        os.environ["CALLQA_SCHEDULES__MANIFEST"] = str(manifest.resolve())
+    get_settings.cache_clear()
+    settings = get_settings()
+    if settings.schedules.source is None and settings.schedules.manifest is None:
+        _fail("give --source or --manifest, or set [schedules] source in callqa.toml")
+    server = None
+    api_url = api_url or os.environ.get("PREFECT_API_URL")
+    if api_url is None:
+        server, api_url = _start_prefect_server(port)
+    os.environ["PREFECT_API_URL"] = api_url  # before Prefect reads its settings
+    from prefect import serve as prefect_serve
+
+    from flows.schedules import deployments
+
+    out.print(f"Prefect API {api_url}; schedules: nightly '{settings.schedules.nightly}', "
+              f"retraining '{settings.schedules.retrain}'")
+    try:
+        prefect_serve(*deployments(settings))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(30)
+
+
+def _start_prefect_server(port: int) -> tuple[Any, str]:
+    """`prefect server start` on the loopback address; returns (process, API URL)."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    url = f"http://127.0.0.1:{port}/api"
+    command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+               "--port", str(port)]
+    err.print(f"starting a Prefect server on 127.0.0.1:{port}")
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            _fail(f"the Prefect server exited ({process.returncode}); is port {port} free?",
+                  code=1)
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return process, url
+        except OSError:
+            time.sleep(1)
+    process.terminate()
+    _fail("the Prefect server did not start within 180 s", code=1)
+    raise AssertionError  # unreachable: _fail exits
+
+
 def _print_summary(summary: dict[str, Any], url: str) -> None:
     out.print(f"[bold]run {summary['run_id']}[/]: scored {summary['scored']}, "
               f"failed {summary['failed']}, flagged {summary['flagged']}, "

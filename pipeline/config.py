@@ -133,6 +133,23 @@ class NightlySettings(BaseModel):
     workers: int = Field(1, ge=1, description="local worker processes (Dask when > 1)")
 
 
+class ScheduleSettings(BaseModel):
+    """When ``callqa serve`` runs the flows, and on what."""
+
+    # IANA zone of the service centre; default: this machine's.
+    timezone: str | None = None
+    nightly: str = Field("0 2 * * *", description="cron: the nightly batch (02:00)")
+    retrain: str = Field("0 3 * * 0", description="cron: weekly retraining (Sunday 03:00)")
+    # What the nightly schedule scores: a folder of day folders, or a manifest.
+    source: Path | None = None
+    manifest: Path | None = None
+    # Calls of the last N days (UTC dates of the call start) not yet scored; a missed night is
+    # caught up the next one.
+    lookback_days: int = Field(3, ge=1)
+    # Retraining skips the week when fewer labelled samples arrived.
+    retrain_min_new_samples: int = Field(20, ge=0)
+
+
 def _default_home() -> Path:
     return Path.home() / ".cache" / "callqa"
 
@@ -151,6 +168,7 @@ class Settings(BaseSettings):
     classify: ClassifySettings = Field(default_factory=ClassifySettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     nightly: NightlySettings = Field(default_factory=NightlySettings)
+    schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     @field_validator("home")
     @classmethod
@@ -168,10 +186,6 @@ class Settings(BaseSettings):
     @property
     def store_url(self) -> str:
         return self.store.url or f"sqlite:///{self.home / 'callqa.db'}"
-
-    @property
-    def samples_dir(self) -> Path:
-        return self.home / "samples"
 
     @classmethod
     def settings_customise_sources(

@@ -13,7 +13,8 @@ from pipeline.config import PROJECT_ROOT, Settings
 from pipeline.datasets import build_all
 from pipeline.encoder import Encoder
 from pipeline.registry import Decision, Registry, new_version
-from pipeline.samples import SampleStore
+from pipeline.samples import training_rows
+from pipeline.store import Store
 from pipeline.train import cap_texts, train_model
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -46,9 +47,8 @@ def gather_samples(settings: Settings, data_dir: Path | None, from_reviews: bool
     frames = []
     if data_dir is not None and data_dir.is_dir():
         frames.append(build_all(data_dir, task=task))
-    store = SampleStore(settings.samples_dir)
     origins = ("import", "review") if from_reviews else ("import",)
-    frames.append(store.as_training_rows(origins))
+    frames.append(training_rows(Store(settings.store_url).samples(origins)))
     if import_rows is not None and len(import_rows):
         frames.append(import_rows)
     frames = [f for f in frames if len(f)]

@@ -3,16 +3,15 @@
 A sample is ``text, label, value`` (qualified label from ``models/labels.yaml``, value 0/1),
 with optional ``source`` and ``group`` (the conversation it came from, so train/validation
 splits never cut a call in two). Imports are validated by ``LabeledSampleSchema``: bad rows are
-reported with their line number and reason, good rows are kept. Until the store exists,
-samples are appended to JSONL files under ``<home>/samples/`` (``import.jsonl``,
-``review.jsonl``), de-duplicated on (text, label), later rows winning.
+reported with their line number and reason, good rows are kept. Kept samples live in the
+store's ``labeled_samples`` table (``Store.add_samples``), de-duplicated on (text, label) per
+origin, later rows winning.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -22,10 +21,7 @@ from pandera.typing import Series
 
 from pipeline.datasets import SAMPLE_COLUMNS, split_of
 from pipeline.errors import CallqaError
-from pipeline.fsutil import atomic_open
 from pipeline.labels import default_labels
-
-ORIGINS = ("import", "review")
 
 
 class LabeledSampleSchema(pa.DataFrameModel):
@@ -143,49 +139,13 @@ def _row_problems(raw: pd.DataFrame) -> list[SampleProblem]:
     return [SampleProblem(line, "; ".join(r)) for line, r in sorted(reasons.items())]
 
 
-class SampleStore:
-    """Labelled samples kept between training runs (JSONL per origin)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    def path(self, origin: str) -> Path:
-        if origin not in ORIGINS:
-            raise ValueError(f"origin must be one of {ORIGINS}")
-        return self.directory / f"{origin}.jsonl"
-
-    def add(self, samples: pd.DataFrame, origin: str) -> int:
-        """Append samples (deduplicated on text+label, newest wins); returns how many are new."""
-        existing = self.load(origin)
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        fresh = samples.assign(added_at=stamp)
-        merged = pd.concat([existing, fresh], ignore_index=True)
-        merged = merged.drop_duplicates(["text", "label"], keep="last")
-        new = len(merged) - len(existing)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with atomic_open(self.path(origin), "w") as handle:
-            for row in merged.to_dict(orient="records"):
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return new
-
-    def load(self, origin: str) -> pd.DataFrame:
-        path = self.path(origin)
-        columns = ["text", "label", "value", "source", "group", "added_at"]
-        if not path.is_file():
-            return pd.DataFrame(columns=columns)
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()]
-        return pd.DataFrame(rows, columns=columns)
-
-    def as_training_rows(self, origins: tuple[str, ...]) -> pd.DataFrame:
-        """Samples in the long training format (task from the label, fixed split by group)."""
-        frames = [self.load(origin) for origin in origins]
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            return pd.DataFrame(columns=SAMPLE_COLUMNS)
-        rows = pd.concat(frames, ignore_index=True)
-        labels = default_labels()
-        rows["task"] = [labels.get(label).task for label in rows["label"]]
-        rows["split"] = [split_of(str(group)) for group in rows["group"]]
-        rows["value"] = rows["value"].astype(int)
-        return rows[SAMPLE_COLUMNS]
+def training_rows(samples: pd.DataFrame) -> pd.DataFrame:
+    """Samples (text, label, value, group, ...) in the long training format: the task from the
+    label, the fixed split from the group, so a call never straddles train and validation."""
+    if samples.empty:
+        return pd.DataFrame(columns=SAMPLE_COLUMNS)
+    labels = default_labels()
+    rows = samples.assign(task=[labels.get(label).task for label in samples["label"]],
+                          split=[split_of(str(group)) for group in samples["group"]],
+                          value=samples["value"].astype(int))
+    return rows[SAMPLE_COLUMNS]

@@ -51,6 +51,7 @@ from sqlalchemy.orm import (
 from pipeline.pii import redact
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SAMPLE_ORIGINS = ("import", "review")  # where labelled samples come from
 
 
 def utcnow() -> datetime:
@@ -406,6 +407,52 @@ class Store:
                     entry["evidence"] = self._redact_evidence(entry["evidence"])
             out.append(entry)
         return out
+
+    def add_samples(self, samples: pd.DataFrame, origin: str) -> int:
+        """Keep labelled samples (text, label, value, source, group) for retraining. The same
+        (text, label) from the same origin is replaced, later rows winning; returns how many
+        (text, label) pairs are new."""
+        if origin not in SAMPLE_ORIGINS:
+            raise ValueError(f"origin must be one of {SAMPLE_ORIGINS}")
+        rows = samples.drop_duplicates(["text", "label"], keep="last")
+        pairs = set(zip(rows["text"].astype(str), rows["label"].astype(str), strict=True))
+        texts = sorted({text for text, _ in pairs})
+        with self.session() as session:
+            existing: list[tuple[int, str, str]] = []
+            for start in range(0, len(texts), 500):
+                existing += session.execute(select(
+                    LabeledSample.id, LabeledSample.text, LabeledSample.label).where(
+                    LabeledSample.origin == origin,
+                    LabeledSample.text.in_(texts[start:start + 500]))).tuples().all()
+            replaced = [i for i, text, label in existing if (text, label) in pairs]
+            for start in range(0, len(replaced), 500):
+                session.execute(delete(LabeledSample).where(
+                    LabeledSample.id.in_(replaced[start:start + 500])))
+            now = utcnow()
+            session.add_all(LabeledSample(
+                text=str(r.text), label=str(r.label), value=int(r.value), source=str(r.source),
+                group=str(r.group), origin=origin, added_at=now)
+                for r in rows.itertuples(index=False))
+        return len(pairs) - len(replaced)
+
+    def samples(self, origins: Sequence[str] = SAMPLE_ORIGINS,
+                since: datetime | None = None) -> pd.DataFrame:
+        """Labelled samples of these origins (added after ``since``, when given)."""
+        query = select(LabeledSample.text, LabeledSample.label, LabeledSample.value,
+                       LabeledSample.source, LabeledSample.group, LabeledSample.origin,
+                       LabeledSample.added_at).where(LabeledSample.origin.in_(list(origins)))
+        if since is not None:
+            query = query.where(LabeledSample.added_at > as_utc(since))
+        with self.session() as session:
+            rows = session.execute(query.order_by(LabeledSample.id)).all()
+        return pd.DataFrame(rows, columns=["text", "label", "value", "source", "group",
+                                           "origin", "added_at"])
+
+    def runs(self, kind: str, limit: int = 50) -> list[Run]:
+        """The latest runs of this kind, newest first."""
+        with self.session() as session:
+            return list(session.scalars(select(Run).where(Run.kind == kind)
+                                        .order_by(Run.started_at.desc()).limit(limit)))
 
     def audit(self, actor: str, action: str, target: str = "",
               detail: dict[str, Any] | None = None) -> None:

@@ -20,7 +20,8 @@ from pipeline.datasets import (
     split_of,
 )
 from pipeline.labels import default_labels
-from pipeline.samples import SampleStore, read_samples
+from pipeline.samples import read_samples, training_rows
+from pipeline.store import Store
 from pipeline.weak_rules import label_text, text_key
 
 
@@ -138,11 +139,15 @@ def test_sample_import_keeps_good_rows_and_reports_bad_lines(tmp_path: Path) -> 
     lines = {p.line: p.reason for p in result.problems}
     assert set(lines) == {4, 5, 6}
     assert "unknown label" in lines[5] and "not 0/1" in lines[6]
-    store = SampleStore(tmp_path / "store")
-    assert store.add(result.kept, "import") == 2
-    assert store.add(result.kept, "import") == 0  # de-duplicated
-    rows = store.as_training_rows(("import",))
+    store = Store(f"sqlite:///{tmp_path / 'callqa.db'}")
+    assert store.add_samples(result.kept, "import") == 2
+    assert store.add_samples(result.kept, "import") == 0  # de-duplicated
+    flipped = result.kept.assign(value=1 - result.kept["value"]).iloc[:1]
+    assert store.add_samples(flipped, "import") == 0  # replaced: the later value wins
+    assert store.add_samples(flipped, "review") == 1  # another origin is kept apart
+    rows = training_rows(store.samples(("import",)))
     assert set(rows.task) == {"utterance"} and len(rows) == 2
+    assert rows.set_index("text").loc["我要投诉", "value"] == 0
 
 
 def test_jsonl_import_reports_broken_lines(tmp_path: Path) -> None:
