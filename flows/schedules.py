@@ -7,7 +7,6 @@ deployment, so a changed rubric or source folder applies from the next night.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from prefect import flow
@@ -15,7 +14,7 @@ from prefect.schedules import Cron
 
 from flows.nightly import dask_runner, nightly
 from flows.retrain import retrain
-from pipeline.config import Settings, get_settings
+from pipeline.config import Settings, get_settings, local_timezone
 
 NIGHTLY = "callqa-nightly-scheduled"
 
@@ -36,21 +35,6 @@ def scheduled_nightly(lookback_days: int | None = None) -> dict[str, Any]:
     return run(source=str(source) if source else None,
                manifest=str(manifest) if manifest else None,
                lookback_days=lookback_days or schedule.lookback_days)
-
-
-def local_timezone() -> str:
-    """This machine's IANA time zone name (``TZ``, ``/etc/timezone``, ``/etc/localtime``)."""
-    if os.environ.get("TZ", "").strip(":"):
-        return os.environ["TZ"].strip(":")
-    timezone_file = Path("/etc/timezone")
-    if timezone_file.is_file() and timezone_file.read_text().strip():
-        return timezone_file.read_text().strip()
-    localtime = Path("/etc/localtime")
-    if localtime.is_symlink():
-        parts = localtime.resolve().parts
-        if "zoneinfo" in parts:
-            return "/".join(parts[parts.index("zoneinfo") + 1:])
-    return "UTC"
 
 
 def deployments(settings: Settings) -> list[Any]:

@@ -294,12 +294,15 @@ app.command()(cli_models.train)
 app.add_typer(cli_models.models_app, name="models")
 app.add_typer(cli_models.samples_app, name="samples")
 
-from pipeline import cli_ops  # noqa: E402
+from pipeline import cli_ops, cli_review  # noqa: E402
 
 app.command()(cli_ops.run)
 app.command()(cli_ops.export)
 app.command()(cli_ops.retrain)
 app.command()(cli_ops.serve)
+app.command()(cli_review.review)
+app.command()(cli_review.report)
+app.add_typer(cli_review.users_app, name="users")
 
 
 def main() -> None:  # pragma: no cover - console entry point

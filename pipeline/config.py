@@ -150,6 +150,22 @@ class ScheduleSettings(BaseModel):
     retrain_min_new_samples: int = Field(20, ge=0)
 
 
+class ReviewSettings(BaseModel):
+    """The supervisors' review app (``callqa review``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    # Signs session cookies; default: a random key kept in <home>/review-secret (mode 600).
+    secret_key: str | None = None
+    # Secure cookies (HTTPS only); default: on unless the app listens on the loopback address.
+    cookie_secure: bool | None = None
+    session_hours: float = Field(12, gt=0)
+    # Failed logins allowed per client address and per user name within the window.
+    login_attempts: int = Field(5, ge=1)
+    login_window_s: int = Field(300, ge=1)
+    page_size: int = Field(50, ge=5, le=500)
+
+
 def _default_home() -> Path:
     return Path.home() / ".cache" / "callqa"
 
@@ -169,6 +185,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     nightly: NightlySettings = Field(default_factory=NightlySettings)
     schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
 
     @field_validator("home")
     @classmethod
@@ -204,6 +221,26 @@ class Settings(BaseSettings):
         if toml_path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+
+def local_timezone() -> str:
+    """This machine's IANA time zone name (``TZ``, ``/etc/timezone``, ``/etc/localtime``)."""
+    if os.environ.get("TZ", "").strip(":"):
+        return os.environ["TZ"].strip(":")
+    timezone_file = Path("/etc/timezone")
+    if timezone_file.is_file() and timezone_file.read_text().strip():
+        return timezone_file.read_text().strip()
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        parts = localtime.resolve().parts
+        if "zoneinfo" in parts:
+            return "/".join(parts[parts.index("zoneinfo") + 1:])
+    return "UTC"
+
+
+def centre_timezone(settings: Settings) -> str:
+    """The service centre's zone: days in reports and filters are its days."""
+    return settings.schedules.timezone or local_timezone()
 
 
 @lru_cache(maxsize=1)

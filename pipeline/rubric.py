@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -17,12 +18,14 @@ import yaml
 
 from pipeline.conditions import CallContext, Condition, ConditionError, Evidence, Result, parse
 from pipeline.errors import CallqaError
+from pipeline.labels import default_labels
 
 RUBRIC_DIR = Path(__file__).resolve().parents[1] / "rubrics"
 Outcome = Literal["pass", "fail", "na"]
 _TOP_KEYS = {"id", "version", "language", "name", "description", "phrases", "items"}
 _ITEM_KEYS = {"id", "section", "description", "points", "fatal", "applies_if", "pass_if",
-              "fail_if"}
+              "fail_if", "teaches"}
+_TEACHABLE = re.compile(r"^(agent|customer)\.[a-z_]+$")
 
 
 class RubricError(CallqaError):
@@ -39,6 +42,9 @@ class RubricItem:
     applies_if: Condition | None
     pass_if: Condition | None
     fail_if: Condition | None
+    # The utterance label this item's evidence is an example of: a reviewer confirming or
+    # overriding the item labels those utterances for retraining (review/decisions.py).
+    teaches: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,12 @@ def load(name_or_path: str | Path) -> Rubric:
 
 
 def content_hash(data: Any) -> str:
-    """Hash of what the rubric says, not how it is formatted (comments and order aside)."""
+    """Hash of what the rubric says, not how it is formatted (comments and order aside).
+    ``teaches`` is left out: it changes what reviews teach, never a score."""
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        data = {**data, "items": [{k: v for k, v in item.items() if k != "teaches"}
+                                  if isinstance(item, dict) else item
+                                  for item in data["items"]]}
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
@@ -155,6 +166,10 @@ def _item(raw: Any, number: int, fail: Any) -> RubricItem:
         raise item_error("needs exactly one of pass_if or fail_if")
     if points == 0 and not fatal:
         raise item_error("an item with 0 points must be fatal (otherwise it cannot matter)")
+    teaches = raw.get("teaches")
+    if teaches is not None and (not isinstance(teaches, str) or not _TEACHABLE.match(teaches)
+                                or teaches not in default_labels().names()):
+        raise item_error(f"teaches: {teaches!r} is not an utterance label in models/labels.yaml")
     conditions: dict[str, Condition | None] = {}
     for key in ("applies_if", "pass_if", "fail_if"):
         try:
@@ -164,7 +179,7 @@ def _item(raw: Any, number: int, fail: Any) -> RubricItem:
     return RubricItem(
         id=item_id, section=str(raw.get("section", "")),
         description=str(raw.get("description", "")).strip(), points=float(points), fatal=fatal,
-        **conditions,
+        teaches=teaches, **conditions,
     )
 
 

@@ -49,10 +49,17 @@ class Scorecard:
 
 def qa_score(judgements: list[ItemJudgement]) -> tuple[float, bool]:
     """(score 0-100, fatal) over the items that apply."""
-    fatal = any(j.fatal for j in judgements)
-    applicable = [j for j in judgements if j.outcome != "na" and j.item.points > 0]
-    available = sum(j.item.points for j in applicable)
-    earned = sum(j.points for j in applicable)
+    return score_outcomes([(j.outcome, j.item.points, j.item.fatal) for j in judgements])
+
+
+def score_outcomes(items: list[tuple[str, float, bool]]) -> tuple[float, bool]:
+    """(score 0-100, fatal) from (outcome, max points, fatal item) per item: what the AI's
+    judgements and a reviewer's answers are both scored with."""
+    fatal = any(is_fatal and outcome == "fail" for outcome, _, is_fatal in items)
+    applicable = [(outcome, points) for outcome, points, _ in items
+                  if outcome != "na" and points > 0]
+    available = sum(points for _, points in applicable)
+    earned = sum(points for outcome, points in applicable if outcome == "pass")
     score = 100.0 if available == 0 else 100.0 * earned / available
     return (0.0 if fatal else round(score, 2)), fatal
 

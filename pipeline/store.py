@@ -37,6 +37,7 @@ from sqlalchemy import (
     delete,
     event,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
@@ -145,6 +146,7 @@ class Inspection(Base):
     __table_args__ = (
         UniqueConstraint("call_id", "rubric_id", "rubric_hash", "version_key"),
         Index("ix_inspections_created", "created_at"),
+        Index("ix_inspections_queue", "current", "flagged", "status"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id", ondelete="CASCADE"),
@@ -169,6 +171,14 @@ class Inspection(Base):
     failure_reason: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The call's inspection people see (the newest scored one); older versions stay for audit.
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    # After review: the score recomputed from the human answers, beside the AI's.
+    human_score: Mapped[float | None] = mapped_column(Float)
+    human_composite: Mapped[float | None] = mapped_column(Float)
+    human_risk_level: Mapped[str | None] = mapped_column(String(10))
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     items: Mapped[list[ItemResult]] = relationship(cascade="all, delete-orphan",
                                                    passive_deletes=True, order_by="ItemResult.id")
 
@@ -200,6 +210,36 @@ class ReviewDecision(Base):
     human_outcome: Mapped[str] = mapped_column(String(10))
     comment: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Appeal(Base):
+    """An agent disputes a rubric item's result; a supervisor upholds or rejects it."""
+
+    __tablename__ = "appeals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(
+        ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str] = mapped_column(String(200), index=True)
+    item_id: Mapped[str] = mapped_column(String(100))
+    agent: Mapped[str] = mapped_column(String(100))  # username
+    reason: Mapped[str] = mapped_column(Text)
+    # open | upheld | rejected
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    resolver: Mapped[str | None] = mapped_column(String(100))
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CallText(Base):
+    """A call's stored (redacted) transcript in one row, for full-text search. On SQLite an
+    FTS5 trigram index (``call_text_fts``, kept by triggers) serves queries of 3+ characters."""
+
+    __tablename__ = "call_text"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id", ondelete="CASCADE"),
+                                         unique=True)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class LabeledSample(Base):
@@ -333,12 +373,20 @@ class Store:
         versions = dict(row.get("model_versions") or {})
         key = version_key(versions)
         with self.session() as session:
+            reviewed = session.scalar(select(Inspection.id).where(
+                Inspection.call_id == call_id, Inspection.rubric_id == row["rubric_id"],
+                Inspection.rubric_hash == row["rubric_hash"], Inspection.version_key == key,
+                Inspection.status == "reviewed"))
+            if reviewed is not None:  # people's judgement of these very results stands
+                return reviewed
             self._upsert_call(session, record.call)
             session.flush()
             session.execute(delete(Turn).where(Turn.call_id == call_id))
+            stored_texts = []
             for turn in record.turns.itertuples(index=False):
                 raw = str(turn.raw_text)
                 text, spans = self._clean(raw)
+                stored_texts.append(text)
                 session.add(Turn(call_id=call_id, idx=int(turn.idx), speaker=str(turn.speaker),
                                  start=plain_value(turn.start), end=plain_value(turn.end),
                                  text=text,
@@ -378,6 +426,11 @@ class Store:
                     note=str(item.note)))
             session.add(inspection)
             session.flush()
+            session.execute(update(Inspection).where(Inspection.call_id == call_id,
+                                                     Inspection.id != inspection.id)
+                            .values(current=False))
+            session.execute(delete(CallText).where(CallText.call_id == call_id))
+            session.add(CallText(call_id=call_id, text=" ".join(stored_texts)))
             return inspection.id
 
     def write_failure(self, call: dict[str, Any], reason: str, run_id: str | None = None) -> int:
@@ -388,9 +441,12 @@ class Store:
             session.flush()
             session.execute(delete(Inspection).where(Inspection.call_id == call_id,
                                                      Inspection.status == "failed"))
+            scored = session.scalar(select(Inspection.id).where(
+                Inspection.call_id == call_id, Inspection.status != "failed").limit(1))
             inspection = Inspection(call_id=call_id, rubric_id="", rubric_hash="",
                                     version_key="", status="failed", failure_reason=reason,
-                                    flags=[], flagged=False, run_id=run_id)
+                                    flags=[], flagged=False, run_id=run_id,
+                                    current=scored is None)
             session.add(inspection)
             session.flush()
             return inspection.id

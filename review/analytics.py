@@ -1,0 +1,176 @@
+"""The numbers managers read: score trend, top-3 problem areas (team × item failure rate),
+agent ranking, risk counts and how far the AI agrees with people, for one day of the centre.
+
+Days are the service centre's (``schedules.timezone``, default this machine's zone). Where a
+call was reviewed, people's answers replace the AI's: the dashboard shows what was decided.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pipeline.store import Call, Inspection, ItemResult, ReviewDecision, as_utc
+from review.auth import Viewer
+
+TREND_DAYS = 14
+AGREEMENT_DAYS = 30
+
+
+@dataclass
+class DaySummary:
+    day: date | None
+    zone: str
+    totals: dict[str, Any] = field(default_factory=dict)
+    trend: pd.DataFrame = field(default_factory=pd.DataFrame)  # day, team, score, calls
+    heat: pd.DataFrame = field(default_factory=pd.DataFrame)  # team × item failure rate
+    heat_n: pd.DataFrame = field(default_factory=pd.DataFrame)  # judged items behind a rate
+    top3: list[dict[str, Any]] = field(default_factory=list)
+    ranking: list[dict[str, Any]] = field(default_factory=list)
+    risk: dict[str, int] = field(default_factory=dict)
+    agreement: list[dict[str, Any]] = field(default_factory=list)
+
+
+def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
+    """The day's start and end in UTC."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return as_utc(start), as_utc(start + timedelta(days=1))
+
+
+def latest_day(session: Session, viewer: Viewer, zone: str) -> date | None:
+    last = session.scalar(select(func.max(Call.started_at)).join(
+        Inspection, Inspection.call_id == Call.call_id).where(viewer.call_scope()))
+    return as_utc(last).astimezone(ZoneInfo(zone)).date() if last else None
+
+
+def day_summary(session: Session, viewer: Viewer, day: date | None, zone: str) -> DaySummary:
+    day = day or latest_day(session, viewer, zone)
+    summary = DaySummary(day, zone)
+    if day is None:
+        return summary
+    first, _ = day_bounds(day - timedelta(days=max(TREND_DAYS, AGREEMENT_DAYS) - 1), zone)
+    start, end = day_bounds(day, zone)
+    calls = _inspections(session, viewer, first, end, zone)
+    if calls.empty:
+        return summary
+    today = calls[(calls["started_at"] >= start) & (calls["started_at"] < end)]
+    trend_from, _ = day_bounds(day - timedelta(days=TREND_DAYS - 1), zone)
+    summary.trend = (calls[calls["started_at"] >= trend_from]
+                     .groupby(["day", "team"], as_index=False)
+                     .agg(score=("score", "mean"), calls=("call_id", "count")))
+    summary.totals = {
+        "calls": len(today), "flagged": int(today["flagged"].sum()),
+        "reviewed": int((today["status"] == "reviewed").sum()),
+        "mean_score": None if today.empty else round(float(today["score"].mean()), 1),
+        "fatal": int(today["fatal"].sum()),
+    }
+    summary.risk = {level: int((today["risk_level"] == level).sum())
+                    for level in ("low", "medium", "high")}
+    summary.ranking = _ranking(today)
+    items = _items(session, calls["inspection_id"].tolist())
+    day_items = items[items["inspection_id"].isin(today["inspection_id"])]
+    day_items = day_items.merge(today[["inspection_id", "team"]], on="inspection_id")
+    summary.heat, summary.heat_n, summary.top3 = _heat(day_items)
+    reviewed = calls[calls["status"] == "reviewed"]["inspection_id"].tolist()
+    summary.agreement = _agreement(items[items["inspection_id"].isin(reviewed)])
+    return summary
+
+
+def _inspections(session: Session, viewer: Viewer, start: datetime, end: datetime,
+                 zone: str) -> pd.DataFrame:
+    rows = session.execute(
+        select(Inspection.id, Call.call_id, Call.started_at, Call.team, Call.agent_id,
+               Inspection.score, Inspection.human_score, Inspection.fatal,
+               Inspection.risk_level, Inspection.human_risk_level, Inspection.flagged,
+               Inspection.status)
+        .join(Call, Call.call_id == Inspection.call_id)
+        .where(Inspection.current.is_(True), Inspection.status != "failed", viewer.call_scope(),
+               Call.started_at >= start, Call.started_at < end)).all()
+    frame = pd.DataFrame(rows, columns=["inspection_id", "call_id", "started_at", "team",
+                                        "agent_id", "ai_score", "human_score", "fatal",
+                                        "ai_risk", "human_risk", "flagged", "status"])
+    if frame.empty:
+        return frame
+    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
+    frame["day"] = frame["started_at"].dt.tz_convert(zone).dt.date
+    reviewed = frame["status"] == "reviewed"
+    frame["score"] = frame["ai_score"].where(~reviewed, frame["human_score"]).astype(float)
+    frame["risk_level"] = frame["ai_risk"].where(~reviewed | frame["human_risk"].isna(),
+                                                 frame["human_risk"])
+    frame["team"] = frame["team"].fillna("(no team)")
+    frame["agent_id"] = frame["agent_id"].fillna("(unknown)")
+    frame["started_at"] = frame["started_at"].dt.to_pydatetime()
+    return frame
+
+
+def _items(session: Session, inspection_ids: list[int]) -> pd.DataFrame:
+    """Item outcomes: the AI's, and the latest human answer where there is one."""
+    rows, answers = [], {}
+    for chunk in range(0, len(inspection_ids), 500):
+        ids = inspection_ids[chunk:chunk + 500]
+        rows += session.execute(select(ItemResult.inspection_id, ItemResult.item_id,
+                                       ItemResult.outcome)
+                                .where(ItemResult.inspection_id.in_(ids))).all()
+        for inspection_id, item_id, human in session.execute(
+                select(ReviewDecision.inspection_id, ReviewDecision.item_id,
+                       ReviewDecision.human_outcome)
+                .where(ReviewDecision.inspection_id.in_(ids)).order_by(ReviewDecision.id)):
+            answers[(inspection_id, item_id)] = human
+    frame = pd.DataFrame(rows, columns=["inspection_id", "item_id", "ai"])
+    frame["human"] = [answers.get((i, item)) for i, item in
+                      zip(frame["inspection_id"], frame["item_id"], strict=True)]
+    frame["outcome"] = frame["human"].where(frame["human"].notna(), frame["ai"])
+    return frame
+
+
+def _heat(items: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
+    judged = items[items["outcome"].isin(["pass", "fail"])]
+    if judged.empty:
+        return pd.DataFrame(), pd.DataFrame(), []
+    judged = judged.assign(failed=(judged["outcome"] == "fail").astype(float))
+    rate = judged.pivot_table(index="team", columns="item_id", values="failed", aggfunc="mean")
+    count = judged.pivot_table(index="team", columns="item_id", values="failed",
+                               aggfunc="count")
+    overall = judged.groupby("item_id")["failed"].agg(["mean", "sum", "count"])
+    overall = overall.sort_values(["mean", "sum"], ascending=False)
+    top3 = [{"item_id": item, "rate": float(row["mean"]), "failed": int(row["sum"]),
+             "judged": int(row["count"]),
+             "worst_team": str(rate[item].idxmax()) if rate[item].notna().any() else None}
+            for item, row in overall.head(3).iterrows() if row["sum"] > 0]
+    order = list(overall.index)
+    return rate[order], count[order], top3
+
+
+def _ranking(today: pd.DataFrame) -> list[dict[str, Any]]:
+    grouped = today.groupby(["agent_id", "team"], as_index=False).agg(
+        calls=("call_id", "count"), score=("score", "mean"), fatal=("fatal", "sum"),
+        flagged=("flagged", "sum"))
+    grouped = grouped.sort_values(["score", "calls"], ascending=[False, False])
+    return [{"rank": n + 1, "agent_id": r.agent_id, "team": r.team, "calls": int(r.calls),
+             "score": round(float(r.score), 1), "fatal": int(r.fatal),
+             "flagged": int(r.flagged)}
+            for n, r in enumerate(grouped.itertuples(index=False))]
+
+
+def _agreement(items: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per item on reviewed calls: percent agreement and Cohen's kappa (AI vs people)."""
+    rows = []
+    reviewed = items[items["human"].notna()]
+    for item_id, group in reviewed.groupby("item_id"):
+        ai, human = group["ai"].tolist(), group["human"].tolist()
+        agree = sum(a == h for a, h in zip(ai, human, strict=True)) / len(ai)
+        kappa = None
+        if len(set(ai) | set(human)) > 1:
+            value = cohen_kappa_score(ai, human)
+            kappa = None if pd.isna(value) else round(float(value), 3)
+        rows.append({"item_id": item_id, "n": len(ai), "agreement": round(agree, 3),
+                     "kappa": kappa})
+    return sorted(rows, key=lambda r: (r["kappa"] is None, r["kappa"] or 0, r["agreement"]))

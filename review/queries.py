@@ -1,0 +1,231 @@
+"""What the pages read: the review queue (filters, search, order, pages) and one call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, Select, String, cast, column, func, select
+from sqlalchemy import text as sql
+from sqlalchemy.orm import Session
+
+from pipeline.store import (
+    Appeal,
+    Call,
+    CallText,
+    Inspection,
+    ItemResult,
+    ReviewDecision,
+    Turn,
+    as_utc,
+)
+from review.auth import Viewer
+
+FLAG_REASONS = ("fatal", "low_score", "high_risk", "low_asr_confidence", "calibration_sample")
+RISK_LEVELS = ("low", "medium", "high")
+SORTS = {
+    "time": Call.started_at,
+    "score": func.coalesce(Inspection.human_score, Inspection.score),
+    "risk": Inspection.risk_score,
+    "uncertainty": Inspection.uncertainty,
+}
+
+
+@dataclass
+class QueueFilters:
+    """The queue's query string, parsed (bad values are dropped, not errors)."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    team: str | None = None
+    agent: str | None = None
+    flag: str | None = None
+    score_min: float | None = None
+    score_max: float | None = None
+    risk: str | None = None
+    reviewed: str = "no"  # no | yes | all
+    flagged_only: bool = True
+    q: str = ""
+    sort: str = "time"
+    descending: bool = True
+    page: int = 1
+
+    @classmethod
+    def parse(cls, params: dict[str, str], default_sort: str = "time") -> QueueFilters:
+        def day(key: str) -> date | None:
+            try:
+                return date.fromisoformat(params[key]) if params.get(key) else None
+            except ValueError:
+                return None
+
+        def number(key: str) -> float | None:
+            try:
+                return float(params[key]) if params.get(key) else None
+            except ValueError:
+                return None
+
+        sort = params.get("sort") or default_sort
+        try:
+            page = max(1, int(params.get("page") or 1))
+        except ValueError:
+            page = 1
+        return cls(
+            date_from=day("from"), date_to=day("to"), team=params.get("team") or None,
+            agent=params.get("agent") or None,
+            flag=params.get("flag") if params.get("flag") in FLAG_REASONS else None,
+            score_min=number("score_min"), score_max=number("score_max"),
+            risk=params.get("risk") if params.get("risk") in RISK_LEVELS else None,
+            reviewed=params.get("reviewed") if params.get("reviewed") in ("yes", "all") else "no",
+            flagged_only=params.get("flagged", "1") != "0",
+            q=(params.get("q") or "").strip()[:200],
+            sort=sort if sort in SORTS else "time",
+            descending=params.get("order", "desc") != "asc", page=page)
+
+    def query_string(self, **changes: Any) -> str:
+        """This filter set as a query string (with ``changes``), for links and pages."""
+        from urllib.parse import urlencode
+
+        values = {"from": self.date_from, "to": self.date_to, "team": self.team,
+                  "agent": self.agent, "flag": self.flag, "score_min": self.score_min,
+                  "score_max": self.score_max, "risk": self.risk, "reviewed": self.reviewed,
+                  "flagged": "1" if self.flagged_only else "0", "q": self.q, "sort": self.sort,
+                  "order": "desc" if self.descending else "asc", "page": self.page}
+        values.update(changes)
+        return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+@dataclass
+class QueuePage:
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    pages: int
+    filters: QueueFilters = field(default_factory=QueueFilters)
+
+
+def _day_start(day: date) -> datetime:
+    return as_utc(datetime.combine(day, time.min))
+
+
+def queue_query(viewer: Viewer, filters: QueueFilters, use_fts: bool = False) -> Select[Any]:
+    query = (select(Inspection, Call).join(Call, Call.call_id == Inspection.call_id)
+             .where(Inspection.current.is_(True), Inspection.status != "failed",
+                    viewer.call_scope()))
+    if filters.flagged_only:
+        query = query.where(Inspection.flagged.is_(True))
+    if filters.reviewed == "no":
+        query = query.where(Inspection.status == "scored")
+    elif filters.reviewed == "yes":
+        query = query.where(Inspection.status == "reviewed")
+    if filters.date_from:
+        query = query.where(Call.started_at >= _day_start(filters.date_from))
+    if filters.date_to:
+        query = query.where(Call.started_at < _day_start(filters.date_to + timedelta(days=1)))
+    if filters.team:
+        query = query.where(Call.team == filters.team)
+    if filters.agent:
+        query = query.where(Call.agent_id == filters.agent)
+    if filters.flag:  # flags are a JSON list of "reason:detail" strings
+        query = query.where(cast(Inspection.flags, String).like(f'%"{filters.flag}%'))
+    score = SORTS["score"]
+    if filters.score_min is not None:
+        query = query.where(score >= filters.score_min)
+    if filters.score_max is not None:
+        query = query.where(score <= filters.score_max)
+    if filters.risk:
+        query = query.where(func.coalesce(Inspection.human_risk_level, Inspection.risk_level)
+                            == filters.risk)
+    if filters.q:
+        matches = _fts_matches(filters.q) if use_fts and len(filters.q) >= 3 \
+            else search_calls(filters.q)
+        query = query.where(Inspection.call_id.in_(matches))
+    return query
+
+
+def search_calls(text: str) -> Select[Any]:
+    """Call ids whose stored transcript contains ``text`` (a scan; see ``_fts_matches``)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return select(CallText.call_id).where(CallText.text.like(f"%{escaped}%", escape="\\"))
+
+
+def _fts_matches(text: str) -> Select[Any]:
+    """The same through SQLite's FTS5 trigram index, for 3+ characters (short Chinese words
+    such as 投诉 are 2 characters and take the scan)."""
+    phrase = '"' + text.replace('"', '""') + '"'
+    rowids = sql("SELECT rowid FROM call_text_fts WHERE call_text_fts MATCH :phrase"
+                 ).bindparams(phrase=phrase).columns(column("rowid", Integer))
+    return select(CallText.call_id).where(CallText.id.in_(rowids))
+
+
+def queue(session: Session, viewer: Viewer, filters: QueueFilters, page_size: int) -> QueuePage:
+    query = queue_query(viewer, filters, use_fts=session.bind.dialect.name == "sqlite")
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(filters.page, pages)
+    order = SORTS[filters.sort]
+    order = order.desc().nulls_last() if filters.descending else order.asc().nulls_last()
+    rows = session.execute(query.order_by(order, Inspection.id.desc())
+                           .limit(page_size).offset((page - 1) * page_size)).all()
+    return QueuePage([_row(i, c) for i, c in rows], total, page, pages, filters)
+
+
+def _row(inspection: Inspection, call: Call) -> dict[str, Any]:
+    return {
+        "call_id": call.call_id, "started_at": call.started_at, "agent_id": call.agent_id,
+        "team": call.team, "queue": call.queue, "duration_s": call.duration_s,
+        "score": inspection.human_score if inspection.status == "reviewed" else inspection.score,
+        "ai_score": inspection.score, "fatal": inspection.fatal,
+        "risk_level": inspection.human_risk_level or inspection.risk_level,
+        "flags": inspection.flags or [], "uncertainty": inspection.uncertainty,
+        "reviewed": inspection.status == "reviewed", "inspection_id": inspection.id,
+    }
+
+
+def scope_options(session: Session, viewer: Viewer) -> dict[str, list[str]]:
+    """Teams and agents the viewer may filter by."""
+    teams = session.scalars(select(Call.team).where(viewer.call_scope(), Call.team.is_not(None))
+                            .distinct().order_by(Call.team)).all()
+    agents = session.scalars(select(Call.agent_id).where(viewer.call_scope(),
+                                                         Call.agent_id.is_not(None))
+                             .distinct().order_by(Call.agent_id)).all()
+    return {"teams": list(teams), "agents": list(agents)}
+
+
+@dataclass
+class CallView:
+    call: Call
+    inspection: Inspection | None
+    items: list[ItemResult]
+    turns: list[Turn]
+    decisions: list[ReviewDecision]
+    appeals: list[Appeal]
+
+
+def visible_call(session: Session, viewer: Viewer, call_id: str) -> CallView | None:
+    """The call if this viewer may see it (else None: the page answers 404, not 403)."""
+    call = session.scalars(select(Call).where(Call.call_id == call_id,
+                                              viewer.call_scope())).first()
+    if call is None:
+        return None
+    inspection = session.scalars(select(Inspection).where(
+        Inspection.call_id == call_id, Inspection.current.is_(True))
+        .order_by(Inspection.id.desc())).first()
+    turns = session.scalars(select(Turn).where(Turn.call_id == call_id).order_by(Turn.idx)).all()
+    items, decisions, appeals = [], [], []
+    if inspection is not None:
+        items = list(inspection.items)
+        decisions = session.scalars(select(ReviewDecision).where(
+            ReviewDecision.inspection_id == inspection.id).order_by(ReviewDecision.id)).all()
+        appeals = session.scalars(select(Appeal).where(
+            Appeal.inspection_id == inspection.id).order_by(Appeal.id)).all()
+    return CallView(call, inspection, items, list(turns), list(decisions), list(appeals))
+
+
+def open_appeals(session: Session, viewer: Viewer) -> list[tuple[Appeal, Call]]:
+    query = (select(Appeal, Call).join(Call, Call.call_id == Appeal.call_id)
+             .where(viewer.call_scope()).order_by(Appeal.status != "open",
+                                                  Appeal.created_at.desc()).limit(200))
+    if viewer.role == "agent":
+        query = query.where(Appeal.agent == viewer.username)
+    return [(a, c) for a, c in session.execute(query).all()]

@@ -1,0 +1,42 @@
+"""The daily report: the dashboard for one day as one self-contained HTML file (styles and
+chart images inside it), for e-mail or the shared drive. ``callqa report`` and the nightly
+flow write it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from pipeline.config import Settings, centre_timezone
+from pipeline.fsutil import atomic_open
+from pipeline.store import Store
+from review import analytics, charts
+from review.auth import Viewer
+from review.format import FILTERS
+
+HERE = Path(__file__).resolve().parent
+EVERYONE = Viewer(0, "report", "qa_admin", None, frozenset())
+
+
+def render_report(store: Store, settings: Settings, day: date | None) -> tuple[str, date | None]:
+    """(HTML, the day it covers): ``day``, or the latest day with calls."""
+    with store.session() as session:
+        data = analytics.day_summary(session, EVERYONE, day, centre_timezone(settings))
+    environment = Environment(loader=FileSystemLoader(HERE / "templates"),
+                              autoescape=select_autoescape(["html"]))
+    environment.filters.update(FILTERS)
+    html = environment.get_template("report.html").render(
+        data=data, images=charts.render_all(data), css=(HERE / "static" / "app.css").read_text(),
+        scope="all teams", generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    return html, data.day
+
+
+def write_report(store: Store, settings: Settings, day: date | None, out_dir: Path) -> Path:
+    html, covered = render_report(store, settings, day)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"callqa-report-{covered or 'empty'}.html"
+    with atomic_open(path, "w") as handle:
+        handle.write(html)
+    return path
