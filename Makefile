@@ -27,7 +27,8 @@ demo: install
 	$(BIN)/callqa run --manifest examples/manifest.csv --rescore
 	$(BIN)/callqa score --manifest examples/manifest.csv --json demo-output/scorecards
 	$(BIN)/callqa export --format csv demo-output/inspections.csv
-	@echo "records: the store above (callqa export); inspections: demo-output/inspections.csv; scorecards with evidence: demo-output/scorecards/"
+	@echo "records: the store above (callqa export); inspections: demo-output/inspections.csv; scorecards with evidence: demo-output/scorecards/; daily report: the 'report:' line above"
+	@echo "review app: callqa users add NAME --role qa_admin, then callqa review (http://127.0.0.1:8000)"
 
 test: install
 	$(BIN)/ruff check .
@@ -42,6 +43,8 @@ bench: install
 	$(BIN)/python bench/classifier_methods.py
 	$(BIN)/python bench/classify.py
 	$(BIN)/python bench/risk_calibration.py
+	$(BIN)/python bench/nightly.py
+	$(BIN)/python bench/review_app.py
 
 demo-audio: install
 	$(BIN)/python examples/make_demo_calls.py

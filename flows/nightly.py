@@ -26,7 +26,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.workers import Worker, current_versions, settings_payload, worker_for
 from pipeline.batch import collect, failure_reason, inspect_call, is_transient, job_for
-from pipeline.config import Settings, get_settings
+from pipeline.config import Settings, centre_timezone, get_settings
 from pipeline.risk import RiskSettings
 from pipeline.store import CallRecord, Store
 
@@ -133,10 +133,33 @@ def nightly(source: str | None = None, manifest: str | None = None,
     outcomes = [future.result() for future in futures]
     summary = summarize(outcomes, len(done), batch.problems)
     summary["run_id"] = run_id
+    scored_days = report_days([c for c in todo if str(c["call_id"]) in
+                               {o["call_id"] for o in outcomes if o["status"] == "scored"}],
+                              settings)
+    summary["reports"] = [str(daily_report(store, settings, day)) for day in scored_days]
     store.finish_run(run_id, summary)
     logger.info("scored %d, failed %d %s, flagged %d", summary["scored"], summary["failed"],
                 summary["failed_by_reason"], summary["flagged"])
     return summary
+
+
+def report_days(calls: list[dict[str, Any]], settings: Settings, most: int = 7) -> list[date]:
+    """The centre's days the scored calls fall on (the latest ``most``): one report each."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(centre_timezone(settings))
+    days = {c["started_at"].astimezone(zone).date() for c in calls
+            if c.get("started_at") is not None}
+    return sorted(days)[-most:]
+
+
+@task(name="daily-report", cache_policy=NO_CACHE)
+def daily_report(store: Store, settings: Settings, day: date) -> Path:
+    """The day's report as one HTML file under ``nightly.report_dir``."""
+    from review.report import write_report
+
+    return write_report(store, settings, day, settings.nightly.report_dir or
+                        settings.home / "reports")
 
 
 def summarize(outcomes: list[dict[str, Any]], skipped: int, problems: list[Any]

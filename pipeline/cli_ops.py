@@ -188,6 +188,8 @@ def _print_summary(summary: dict[str, Any], url: str) -> None:
     for problem in summary["bad_manifest_rows"]:
         out.print(f"  [yellow]skipped manifest {problem}[/]")
     out.print(f"records: {url}")
+    for report in summary.get("reports", []):
+        out.print(f"report: {report}")
 
 
 def export(

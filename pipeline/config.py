@@ -131,6 +131,8 @@ class NightlySettings(BaseModel):
     # Mean ASR confidence (exp of average log-probability) under this flags the call.
     low_asr_confidence: float = Field(0.45, ge=0, le=1)
     workers: int = Field(1, ge=1, description="local worker processes (Dask when > 1)")
+    # Where the run writes each day's HTML report; default <home>/reports.
+    report_dir: Path | None = None
 
 
 class ScheduleSettings(BaseModel):

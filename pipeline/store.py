@@ -147,6 +147,7 @@ class Inspection(Base):
         UniqueConstraint("call_id", "rubric_id", "rubric_hash", "version_key"),
         Index("ix_inspections_created", "created_at"),
         Index("ix_inspections_queue", "current", "flagged", "status"),
+        Index("ix_inspections_current_started", "current", "started_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id", ondelete="CASCADE"),
@@ -173,6 +174,8 @@ class Inspection(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # The call's inspection people see (the newest scored one); older versions stay for audit.
     current: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The call's start, copied here so the queue pages in index order (no sort of every row).
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # After review: the score recomputed from the human answers, beside the AI's.
     human_score: Mapped[float | None] = mapped_column(Float)
     human_composite: Mapped[float | None] = mapped_column(Float)
@@ -416,6 +419,7 @@ class Store:
                 risk_reasons=self._redact_evidence(row["risk_reasons"]),
                 flags=list(row["flags"]), flagged=bool(row["flags"]),
                 uncertainty=row.get("uncertainty"), metrics=row.get("metrics") or {},
+                started_at=plain_value(record.call.get("started_at")),
                 status=row["status"], failure_reason=row.get("failure_reason"),
                 run_id=record.run_id, created_at=_timestamp(row.get("created_at")))
             for item in record.items.itertuples(index=False):

@@ -75,11 +75,12 @@ def day_summary(session: Session, viewer: Viewer, day: date | None, zone: str) -
     summary.risk = {level: int((today["risk_level"] == level).sum())
                     for level in ("low", "medium", "high")}
     summary.ranking = _ranking(today)
-    items = _items(session, calls["inspection_id"].tolist())
+    reviewed = calls[calls["status"] == "reviewed"]["inspection_id"].tolist()
+    # Item rows only for the day's calls and the reviewed ones, not the whole month's.
+    items = _items(session, sorted(set(today["inspection_id"].tolist()) | set(reviewed)))
     day_items = items[items["inspection_id"].isin(today["inspection_id"])]
     day_items = day_items.merge(today[["inspection_id", "team"]], on="inspection_id")
     summary.heat, summary.heat_n, summary.top3 = _heat(day_items)
-    reviewed = calls[calls["status"] == "reviewed"]["inspection_id"].tolist()
     summary.agreement = _agreement(items[items["inspection_id"].isin(reviewed)])
     return summary
 

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import font_manager
+from matplotlib.ticker import MaxNLocator
 
 from review.analytics import DaySummary
 
@@ -87,6 +88,7 @@ def risk_chart(data: DaySummary) -> str | None:
     values = [data.risk.get(level, 0) for level in levels]
     bars = axis.bar(levels, values, color=["#7fb77e", "#f0b44c", "#d9534f"])
     axis.bar_label(bars)
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     axis.set_title("Malicious-complaint risk")
     axis.set_ylabel("calls")
     return _uri(figure)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from pipeline.batch import inspect_call
 from pipeline.config import Settings
 from pipeline.scorecard import Scorer
-from pipeline.store import Inspection, ItemResult, Store, Turn, sqlite_url
+from pipeline.store import CallText, Inspection, ItemResult, Store, Turn, migrate, sqlite_url
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
@@ -141,3 +141,58 @@ def test_pii_is_redacted_in_storage_but_not_in_scoring(store_url: str,
     with raw_store.session() as session:
         stored = session.scalars(select(Turn).order_by(Turn.idx.desc())).first()
     assert stored.raw_text == secret
+
+
+def test_only_the_newest_inspection_is_current_and_reviews_are_never_overwritten(
+        store_url: str, settings: Settings) -> None:
+    store = Store(store_url)
+    record = record_for(settings, extra_text="我要打12315投诉你们")
+    first = store.write_call(record)
+    record.inspection["model_versions"] = {"asr": "test", "classifier": "v2"}
+    second = store.write_call(record)
+    with store.session() as session:
+        current = dict(session.execute(select(Inspection.id, Inspection.current)).tuples().all())
+        assert current == {first: False, second: True}
+        session.get(Inspection, second).status = "reviewed"
+        session.get(Inspection, second).human_score = 42.0
+    assert store.write_call(record) == second  # same versions: the reviewed record stands
+    with store.session() as session:
+        assert session.get(Inspection, second).human_score == 42.0
+        searchable = session.scalar(select(CallText.text).where(CallText.call_id == record.call[
+            "call_id"]))
+    assert "12315" in searchable
+    assert store.write_failure(record.call, "audio:corrupt: x")  # a failure after a score
+    with store.session() as session:
+        failed = session.scalars(select(Inspection).where(Inspection.status == "failed")).one()
+        assert not failed.current  # the scored one stays what people see
+
+
+def test_upgrading_from_the_first_schema_keeps_every_row(tmp_path: Path,
+                                                         settings: Settings) -> None:
+    """Migration 0002 adds columns in place: no table rebuild, so no cascade deletes."""
+    url = sqlite_url(tmp_path / "old.db")
+    old = Store(url, upgrade=False)
+    migrate(old.engine, "0001")
+    record = record_for(settings)
+    with old.engine.begin() as connection:  # a row written by the first schema's code
+        connection.execute(text(
+            "INSERT INTO calls (call_id, updated_at) VALUES ('old-call', '2026-11-01')"))
+        connection.execute(text(
+            "INSERT INTO inspections (call_id, rubric_id, rubric_hash, model_versions, "
+            "version_key, fatal, composite_basis, risk_reasons, flags, flagged, metrics, status, "
+            "created_at) VALUES ('old-call', 'r', 'h', '{}', '', 0, '', '[]', '[]', 1, '{}', "
+            "'scored', '2026-11-01')"))
+        connection.execute(text(
+            "INSERT INTO item_results (inspection_id, item_id, section, outcome, points, "
+            "max_points, fatal, evidence, note) VALUES (1, 'greeting', '', 'pass', 5, 5, 0, "
+            "'[]', '')"))
+        connection.execute(text(
+            "INSERT INTO turns (call_id, idx, speaker, text, pii) VALUES ('old-call', 0, "
+            "'customer', '我要投诉', '[]')"))
+    upgraded = Store(url)
+    assert count(upgraded, ItemResult) == 1 and count(upgraded, Inspection) == 1
+    with upgraded.session() as session:
+        assert session.scalars(select(Inspection.current)).one() is True
+        assert session.scalar(select(CallText.text)) == "我要投诉"
+    upgraded.write_call(record)
+    assert count(upgraded, ItemResult) == 1 + len(record.items)

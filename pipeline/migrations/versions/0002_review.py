@@ -41,7 +41,12 @@ def upgrade() -> None:
     op.add_column("inspections", sa.Column("reviewed_by", sa.String(length=100), nullable=True))
     op.add_column("inspections", sa.Column("reviewed_at", sa.DateTime(timezone=True),
                                            nullable=True))
+    op.add_column("inspections", sa.Column("started_at", sa.DateTime(timezone=True),
+                                           nullable=True))
     op.create_index("ix_inspections_queue", "inspections", ["current", "flagged", "status"])
+    op.create_index("ix_inspections_current_started", "inspections", ["current", "started_at"])
+    op.execute("UPDATE inspections SET started_at = (SELECT calls.started_at FROM calls "
+               "WHERE calls.call_id = inspections.call_id)")
     # Only each call's newest inspection is current.
     op.execute("UPDATE inspections SET current = (id IN (SELECT MAX(id) FROM inspections "
                "GROUP BY call_id))")
@@ -91,6 +96,7 @@ def downgrade() -> None:
     op.drop_table("call_text")
     op.drop_table("appeals")
     op.drop_index("ix_inspections_queue", table_name="inspections")
-    for column in ("reviewed_at", "reviewed_by", "human_risk_level", "human_composite",
-                   "human_score", "current"):
+    op.drop_index("ix_inspections_current_started", table_name="inspections")
+    for column in ("started_at", "reviewed_at", "reviewed_by", "human_risk_level",
+                   "human_composite", "human_score", "current"):
         op.drop_column("inspections", column)  # SQLite ≥ 3.35 drops columns in place
