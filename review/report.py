@@ -39,4 +39,5 @@ def write_report(store: Store, settings: Settings, day: date | None, out_dir: Pa
     path = out_dir / f"callqa-report-{covered or 'empty'}.html"
     with atomic_open(path, "w") as handle:
         handle.write(html)
+    path.chmod(0o644)  # a report is for sharing
     return path

@@ -61,6 +61,10 @@ def test_nightly_scores_flags_and_reports_bad_rows_and_bad_audio(settings: Setti
     assert summary["flags_by_reason"]["fatal"] == 1 and summary["flags_by_reason"]["high_risk"] == 1
     assert [p.split(" ")[1] for p in summary["bad_manifest_rows"]] == ["6", "7"]
     assert "fr" in summary["bad_manifest_rows"][0]
+    report = Path(summary["reports"][0])  # the day's report, written after scoring
+    assert report.name in {f"callqa-report-2026-11-{d}.html" for d in (19, 20)}  # by zone
+    assert report.is_file()
+    assert "data:image/png;base64," in report.read_text()
     rows = inspections(settings)
     assert rows == [("broken", "failed"), ("zh-forbidden-phrase", "scored"),
                     ("zh-malicious-complaint", "scored"), ("zh-model-call", "scored")]
