@@ -121,7 +121,11 @@ def timed(client, url: str, repeats: int) -> dict:
         response = client.get(url)
         times.append((time.perf_counter() - began) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    times.sort()
+    return percentiles(times)
+
+
+def percentiles(times: list[float]) -> dict:
+    times = sorted(times)
     return {"p50_ms": round(statistics.median(times), 1),
             "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
             "max_ms": round(times[-1], 1)}
@@ -176,10 +180,7 @@ def main() -> None:
             response = client.get(f"/calls/{call_id}")
             times.append((time.perf_counter() - began) * 1000)
             assert response.status_code == 200, response.status_code
-        times.sort()
-        results[f"{user}.call_page"] = {"p50_ms": round(statistics.median(times), 1),
-                                        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1),
-                                        "max_ms": round(times[-1], 1)}
+        results[f"{user}.call_page"] = percentiles(times)
         results[f"{user}.dashboard"] = timed(client, "/dashboard?date=2026-11-20",
                                              max(3, args.repeats // 8))
     queue_p95 = max(v["p95_ms"] for k, v in results.items() if ".queue." in k)

@@ -133,9 +133,8 @@ def nightly(source: str | None = None, manifest: str | None = None,
     outcomes = [future.result() for future in futures]
     summary = summarize(outcomes, len(done), batch.problems)
     summary["run_id"] = run_id
-    scored_days = report_days([c for c in todo if str(c["call_id"]) in
-                               {o["call_id"] for o in outcomes if o["status"] == "scored"}],
-                              settings)
+    scored = {o["call_id"] for o in outcomes if o["status"] == "scored"}
+    scored_days = report_days([c for c in todo if str(c["call_id"]) in scored], settings)
     summary["reports"] = [str(daily_report(store, settings, day)) for day in scored_days]
     store.finish_run(run_id, summary)
     logger.info("scored %d, failed %d %s, flagged %d", summary["scored"], summary["failed"],

@@ -34,9 +34,22 @@ from review.auth import (
     load_viewer,
     verify_password,
 )
-from review.decisions import OUTCOMES, RISK_LEVELS, record_decision, resolve_appeal
+from review.decisions import (
+    OUTCOMES,
+    RISK_LEVELS,
+    latest_answers,
+    record_decision,
+    resolve_appeal,
+)
 from review.format import FILTERS
-from review.queries import FLAG_REASONS, QueueFilters, queue, scope_options, visible_call
+from review.queries import (
+    FLAG_REASONS,
+    QueueFilters,
+    open_appeals,
+    queue,
+    scope_options,
+    visible_call,
+)
 
 HERE = Path(__file__).resolve().parent
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -206,7 +219,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
             view = visible_call(session, viewer, call_id)
             if view is None:
                 raise HTTPException(404, "no such call")
-            answers = {d.item_id: d.human_outcome for d in view.decisions}
+            answers = latest_answers(view)
         store.audit(viewer.username, "view_call", call_id)
         has_audio = bool(view.call.audio_path) and Path(view.call.audio_path).is_file()
         return page(request, "call.html", viewer, view=view, answers=answers,
@@ -266,8 +279,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
 
     @app.get("/appeals", response_class=HTMLResponse)
     def appeals_page(request: Request, viewer: Signed) -> HTMLResponse:
-        from review.queries import open_appeals
-
         with store.session() as session:
             rows = open_appeals(session, viewer)
         return page(request, "appeals.html", viewer, rows=rows)

@@ -97,7 +97,7 @@ def resolve_appeal(session: Session, view: CallView, appeal: Appeal, resolver: s
     if not uphold or view.inspection is None:
         return
     items = {item.item_id: item for item in view.items}
-    answers = {**{k: v for k, v in latest_answers(view).items() if k in items}}
+    answers = {k: v for k, v in latest_answers(view).items() if k in items}
     current = answers.get(appeal.item_id, items[appeal.item_id].outcome)
     flipped = {"pass": "fail", "fail": "pass"}.get(current, current)
     session.add(ReviewDecision(inspection_id=view.inspection.id, call_id=view.call.call_id,

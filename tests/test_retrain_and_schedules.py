@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from ports import free_port
 from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import select
 
@@ -107,12 +107,6 @@ def test_deployments_and_prefect_yaml_schedule_the_same_flows() -> None:
     assert scheduled_nightly.name == "callqa-nightly-scheduled"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _api(url: str, body: dict | None = None, attempts: int = 5) -> dict:
     """One call to the Prefect API; a busy server's 503 is retried."""
     request = urllib.request.Request(
@@ -142,7 +136,7 @@ def test_callqa_serve_runs_the_nightly_deployment_on_a_local_prefect_server(
         f"served-1,{ROOT / 'examples/scripts/zh-model-call.json'},zh,A1,t1,{yesterday}\n"
         f"served-2,{ROOT / 'examples/scripts/zh-dead-air.json'},zh,A1,t1,{yesterday}\n"
         f"too-old,{ROOT / 'examples/scripts/zh-dead-air.json'},zh,A1,t1,2026-01-01T10:00:00Z\n")
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"),
            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}

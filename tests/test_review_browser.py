@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from ports import free_port
 from review_fixtures import PASSWORD, build_store
 
 from pipeline.config import Settings
@@ -30,18 +30,12 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def live_app(settings: Settings):
     import uvicorn
 
     store = build_store(settings)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, store, host="127.0.0.1"),
                                            host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -15,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ports import free_port
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
@@ -56,9 +56,7 @@ def postgres_server() -> Iterator[str]:
         shutil.chown(data, "nobody")
     subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", "callqa", "-A",
                     "trust"], check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([*run_as, str(bin_dir / "postgres"), "-D", str(data), "-p",
                                str(port), "-h", "127.0.0.1", "-k", str(data)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
