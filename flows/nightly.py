@@ -134,6 +134,8 @@ def nightly(source: str | None = None, manifest: str | None = None,
     summary = summarize(outcomes, len(done), batch.problems)
     summary["run_id"] = run_id
     scored = {o["call_id"] for o in outcomes if o["status"] == "scored"}
+    if scored:
+        store.optimize()  # fresh planner statistics for the review app's queue and search
     scored_days = report_days([c for c in todo if str(c["call_id"]) in scored], settings)
     summary["reports"] = [str(daily_report(store, settings, day)) for day in scored_days]
     store.finish_run(run_id, summary)

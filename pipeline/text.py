@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -145,6 +146,34 @@ def normalize(raw: str, numerals: bool = True) -> Normalized:
 
 def normalize_text(raw: str) -> str:
     return normalize(raw).text
+
+
+# Between turns in the search text: a token no query produces (symbols are normalised away),
+# so a phrase never matches across two turns.
+TURN_BREAK = "¦"
+
+
+def search_grams(texts: Iterable[str]) -> str:
+    """What transcript search indexes: each text's normalised characters (spaces dropped) as
+    overlapping bigrams plus its last character alone, space-separated, with ``TURN_BREAK``
+    between texts. A query of 2+ characters matches where its bigrams (``search_grams([q])``
+    less the last character) appear contiguously in one turn, which is exactly where the
+    normalised query is a substring of it; one character matches as a prefix of a token. So
+    12315 finds 一二三一五, 投訴 finds 投诉, and every query can use an index."""
+    parts = []
+    for raw in texts:
+        chars = normalize(raw).text.replace(" ", "")
+        if chars:
+            parts.append(" ".join([chars[i:i + 2] for i in range(len(chars) - 1)] + [chars[-1]]))
+    return f" {TURN_BREAK} ".join(parts)
+
+
+def query_grams(query: str) -> str:
+    """The grams a search for ``query`` looks for: its bigrams, or the one character."""
+    chars = normalize(query).text.replace(" ", "")
+    if len(chars) < 2:
+        return chars
+    return " ".join(chars[i:i + 2] for i in range(len(chars) - 1))
 
 
 @lru_cache(maxsize=1)

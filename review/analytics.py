@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from pipeline.store import Call, Inspection, ItemResult, ReviewDecision, as_utc
@@ -56,33 +56,50 @@ def day_summary(session: Session, viewer: Viewer, day: date | None, zone: str) -
     summary = DaySummary(day, zone)
     if day is None:
         return summary
-    first, _ = day_bounds(day - timedelta(days=max(TREND_DAYS, AGREEMENT_DAYS) - 1), zone)
     start, end = day_bounds(day, zone)
-    calls = _inspections(session, viewer, first, end, zone)
-    if calls.empty:
-        return summary
-    today = calls[(calls["started_at"] >= start) & (calls["started_at"] < end)]
-    trend_from, _ = day_bounds(day - timedelta(days=TREND_DAYS - 1), zone)
-    summary.trend = (calls[calls["started_at"] >= trend_from]
-                     .groupby(["day", "team"], as_index=False)
-                     .agg(score=("score", "mean"), calls=("call_id", "count")))
-    summary.totals = {
-        "calls": len(today), "flagged": int(today["flagged"].sum()),
-        "reviewed": int((today["status"] == "reviewed").sum()),
-        "mean_score": None if today.empty else round(float(today["score"].mean()), 1),
-        "fatal": int(today["fatal"].sum()),
-    }
-    summary.risk = {level: int((today["risk_level"] == level).sum())
-                    for level in ("low", "medium", "high")}
-    summary.ranking = _ranking(today)
-    reviewed = calls[calls["status"] == "reviewed"]["inspection_id"].tolist()
-    # Item rows only for the day's calls and the reviewed ones, not the whole month's.
-    items = _items(session, sorted(set(today["inspection_id"].tolist()) | set(reviewed)))
-    day_items = items[items["inspection_id"].isin(today["inspection_id"])]
-    day_items = day_items.merge(today[["inspection_id", "team"]], on="inspection_id")
-    summary.heat, summary.heat_n, summary.top3 = _heat(day_items)
-    summary.agreement = _agreement(items[items["inspection_id"].isin(reviewed)])
+    summary.trend = _trend(session, viewer, day, zone)
+    today = _inspections(session, viewer, start, end, zone)
+    if not today.empty:
+        summary.totals = {
+            "calls": len(today), "flagged": int(today["flagged"].sum()),
+            "reviewed": int((today["status"] == "reviewed").sum()),
+            "mean_score": round(float(today["score"].mean()), 1),
+            "fatal": int(today["fatal"].sum()),
+        }
+        summary.risk = {level: int((today["risk_level"] == level).sum())
+                        for level in ("low", "medium", "high")}
+        summary.ranking = _ranking(today)
+        day_items = _items(session, today["inspection_id"].tolist())
+        day_items = day_items.merge(today[["inspection_id", "team"]], on="inspection_id")
+        summary.heat, summary.heat_n, summary.top3 = _heat(day_items)
+    first, _ = day_bounds(day - timedelta(days=AGREEMENT_DAYS - 1), zone)
+    reviewed = session.scalars(select(Inspection.id).join(
+        Call, Call.call_id == Inspection.call_id).where(
+        Inspection.current.is_(True), Inspection.status == "reviewed", viewer.call_scope(),
+        Call.started_at >= first, Call.started_at < end)).all()
+    summary.agreement = _agreement(_items(session, sorted(reviewed)))
     return summary
+
+
+def _trend(session: Session, viewer: Viewer, day: date, zone: str) -> pd.DataFrame:
+    """Mean score and calls per centre day and team over ``TREND_DAYS``, added up in the
+    database (a month of a large centre is too many rows to fetch): each call falls in the
+    day whose UTC bounds hold it, so days follow the zone's offsets, summer time included."""
+    days = [day - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
+    ends = [day_bounds(d, zone)[1] for d in days]
+    bucket = case(*((Call.started_at < e, n) for n, e in enumerate(ends)))
+    score = case((Inspection.status == "reviewed", Inspection.human_score),
+                 else_=Inspection.score)
+    rows = session.execute(
+        select(bucket, func.coalesce(Call.team, "(no team)"), func.avg(score), func.count())
+        .join(Call, Call.call_id == Inspection.call_id)
+        .where(Inspection.current.is_(True), Inspection.status != "failed", viewer.call_scope(),
+               Call.started_at >= day_bounds(days[0], zone)[0], Call.started_at < ends[-1])
+        .group_by(bucket, func.coalesce(Call.team, "(no team)"))).all()
+    frame = pd.DataFrame([(days[n], team, mean, calls) for n, team, mean, calls in rows
+                          if mean is not None],
+                         columns=["day", "team", "score", "calls"])
+    return frame.sort_values(["day", "team"], ignore_index=True)
 
 
 def _inspections(session: Session, viewer: Viewer, start: datetime, end: datetime,
@@ -100,15 +117,12 @@ def _inspections(session: Session, viewer: Viewer, start: datetime, end: datetim
                                         "ai_risk", "human_risk", "flagged", "status"])
     if frame.empty:
         return frame
-    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
-    frame["day"] = frame["started_at"].dt.tz_convert(zone).dt.date
     reviewed = frame["status"] == "reviewed"
     frame["score"] = frame["ai_score"].where(~reviewed, frame["human_score"]).astype(float)
     frame["risk_level"] = frame["ai_risk"].where(~reviewed | frame["human_risk"].isna(),
                                                  frame["human_risk"])
     frame["team"] = frame["team"].fillna("(no team)")
     frame["agent_id"] = frame["agent_id"].fillna("(unknown)")
-    frame["started_at"] = frame["started_at"].dt.to_pydatetime()
     return frame
 
 

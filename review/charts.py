@@ -4,7 +4,12 @@ report file carries its pictures inside it (no external files, nothing fetched).
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import matplotlib
@@ -110,6 +115,35 @@ def agreement_chart(data: DaySummary) -> str | None:
     return _uri(figure)
 
 
+CHARTS: dict[str, Callable[[DaySummary], str | None]] = {
+    "trend": trend_chart, "heat": heat_chart, "risk": risk_chart, "agreement": agreement_chart}
+_RENDERED: OrderedDict[str, str | None] = OrderedDict()  # drawn data's hash → image
+_KEEP = 128
+_LOCK = threading.Lock()  # pyplot's figures are global state: one drawing at a time
+
+
+def _drawn(name: str, data: DaySummary) -> str:
+    """Everything the chart ``name`` draws, as text: equal text, equal picture."""
+    parts: list[Any] = {
+        "trend": [data.trend.to_json(date_format="iso")],
+        "heat": [data.day, data.heat.to_json(), data.heat_n.to_json(), data.top3],
+        "risk": [data.risk],
+        "agreement": [data.agreement],
+    }[name]
+    return name + json.dumps(parts, default=str, sort_keys=True)
+
+
 def render_all(data: DaySummary) -> dict[str, str | None]:
-    return {"trend": trend_chart(data), "heat": heat_chart(data), "risk": risk_chart(data),
-            "agreement": agreement_chart(data)}
+    """Every chart; one drawn before from the same data is reused (a dashboard is opened far
+    more often than its numbers change, and drawing takes most of its time)."""
+    images = {}
+    for name, chart in CHARTS.items():
+        key = hashlib.sha256(_drawn(name, data).encode()).hexdigest()
+        with _LOCK:
+            if key not in _RENDERED:
+                _RENDERED[key] = chart(data)
+                if len(_RENDERED) > _KEEP:
+                    _RENDERED.popitem(last=False)
+            _RENDERED.move_to_end(key)
+            images[name] = _RENDERED[key]
+    return images

@@ -20,6 +20,7 @@ from pipeline.store import (
     Turn,
     as_utc,
 )
+from pipeline.text import query_grams
 from review.auth import Viewer
 
 FLAG_REASONS = ("fatal", "low_score", "high_risk", "low_asr_confidence", "calibration_sample")
@@ -139,43 +140,56 @@ def queue_query(viewer: Viewer, filters: QueueFilters, use_fts: bool = False) ->
     if filters.risk:
         query = query.where(func.coalesce(Inspection.human_risk_level, Inspection.risk_level)
                             == filters.risk)
-    if filters.q:
-        matches = _fts_matches(filters.q) if use_fts and len(filters.q) >= 3 \
-            else search_calls(filters.q)
-        query = query.where(Inspection.call_id.in_(matches))
+    if query_grams(filters.q):  # a query of punctuation alone filters nothing
+        query = query.where(Inspection.call_id.in_(search_calls(filters.q, use_fts)))
     return query
 
 
-def search_calls(text: str) -> Select[Any]:
-    """Call ids whose stored transcript contains ``text`` (a scan; see ``_fts_matches``)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return select(CallText.call_id).where(CallText.text.like(f"%{escaped}%", escape="\\"))
-
-
-def _fts_matches(text: str) -> Select[Any]:
-    """The same through SQLite's FTS5 trigram index, for 3+ characters (short Chinese words
-    such as 投诉 are 2 characters and take the scan)."""
-    phrase = '"' + text.replace('"', '""') + '"'
-    rowids = sql("SELECT rowid FROM call_text_fts WHERE call_text_fts MATCH :phrase"
-                 ).bindparams(phrase=phrase).columns(column("rowid", Integer))
-    return select(CallText.call_id).where(CallText.id.in_(rowids))
+def search_calls(text: str, use_fts: bool = False) -> Select[Any]:
+    """Call ids with a turn whose normalised text contains the normalised ``text`` (so 12315
+    also finds 一二三一五). Through the FTS5 bigram index on SQLite (one character as a prefix
+    query); a LIKE over the stored grams on other databases."""
+    grams = query_grams(text)
+    if use_fts:
+        phrase = '"' + grams.replace('"', '""') + '"' + (" *" if len(grams) == 1 else "")
+        rowids = sql("SELECT rowid FROM call_text_fts WHERE call_text_fts MATCH :phrase"
+                     ).bindparams(phrase=phrase).columns(column("rowid", Integer))
+        return select(CallText.call_id).where(CallText.id.in_(rowids))
+    escaped = grams.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return select(CallText.call_id).where(CallText.grams.like(f"%{escaped}%", escape="\\"))
 
 
 def queue(session: Session, viewer: Viewer, filters: QueueFilters, page_size: int) -> QueuePage:
     query = queue_query(viewer, filters, use_fts=session.bind.dialect.name == "sqlite")
-    # Counting stops at COUNT_CAP rows: an exact count of 100k rows costs more than the page.
-    total = session.scalar(select(func.count()).select_from(
-        query.limit(COUNT_CAP + 1).subquery())) or 0
-    pages = max(1, -(-min(total, COUNT_CAP) // page_size))
-    page = min(filters.page, pages)
     order = SORTS[filters.sort]
     if filters.sort == "time":  # in index order: (current, started_at)
         ordering = [order.desc() if filters.descending else order.asc()]
     else:
         ordering = [order.desc().nulls_last() if filters.descending else
                     order.asc().nulls_last(), Inspection.id.desc()]
-    rows = session.execute(query.order_by(*ordering)
-                           .limit(page_size).offset((page - 1) * page_size)).all()
+    # Counting stops at COUNT_CAP + 1 rows: an exact count of 100k rows costs more than the page.
+    if filters.sort == "time" and not query_grams(filters.q):
+        # The page streams in index order and stops early, and the count, unordered, is free to
+        # start from whichever index filters best: two cheap queries.
+        total = session.scalar(select(func.count()).select_from(
+            query.with_only_columns(Inspection.id).limit(COUNT_CAP + 1).subquery())) or 0
+        pages = max(1, -(-min(total, COUNT_CAP) // page_size))
+        page = min(filters.page, pages)
+        rows = session.execute(query.order_by(*ordering).limit(page_size)
+                               .offset((page - 1) * page_size)).all()
+    else:
+        # A search or another order has to collect and sort every match anyway: one query lists
+        # the first COUNT_CAP + 1 ids in order, which is the count, and the page is a slice.
+        ids = session.scalars(query.with_only_columns(Inspection.id).order_by(*ordering)
+                              .limit(COUNT_CAP + 1)).all()
+        total = len(ids)
+        pages = max(1, -(-min(total, COUNT_CAP) // page_size))
+        page = min(filters.page, pages)
+        shown = ids[(page - 1) * page_size:page * page_size]
+        found = {i.id: (i, c) for i, c in session.execute(
+            select(Inspection, Call).join(Call, Call.call_id == Inspection.call_id)
+            .where(Inspection.id.in_(shown))).all()}
+        rows = [found[i] for i in shown]
     return QueuePage([_row(i, c) for i, c in rows], total, page, pages, filters,
                      capped=total > COUNT_CAP)
 

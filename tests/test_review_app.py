@@ -92,8 +92,15 @@ def test_queue_shows_only_the_viewers_calls(client_for) -> None:
     assert listed(admin, "&team=t2") == {"zh-no-greeting-no-closing", T2_CALL}
     assert listed(admin, "&risk=high") == {T1_CALL}
     assert listed(admin, "&flag=fatal") == {T1_OTHER}
-    assert listed(admin, "&q=12315") == {T1_CALL}  # trigram index (3+ characters)
-    assert listed(admin, "&q=投诉") >= {T1_CALL}  # 2 characters: the scan
+    assert listed(admin, "&q=12315") == {T1_CALL}  # the bigram index
+    assert listed(admin, "&q=一二三一五") == {T1_CALL}  # as normalised: numerals are digits
+    assert listed(admin, "&q=投诉") >= {T1_CALL}  # 2 characters use the index too
+    assert listed(admin, "&q=投訴") == listed(admin, "&q=投诉")  # Traditional folds
+    assert listed(admin, "&q=诉") >= listed(admin, "&q=投诉")  # 1 character: a prefix
+    assert T1_CALL in listed(admin, "&q=者")  # ... which finds a turn's last character too
+    assert listed(admin, "&q=？！") == listed(admin)  # punctuation alone filters nothing
+    assert listed(admin, "&q=帮您我上午") == set()  # a phrase never spans two turns
+    assert listed(admin, "&q=帮您？") >= {T1_CALL}  # punctuation is normalised away
     assert listed(admin, "&score_max=0") == {T1_OTHER}  # the fatal call scores 0
     assert listed(client_for("sup1"), "&team=t2") == set()  # a filter cannot widen the scope
     ordered = re.findall(r'href="/calls/([^"/]+)"',

@@ -156,9 +156,9 @@ def test_only_the_newest_inspection_is_current_and_reviews_are_never_overwritten
     assert store.write_call(record) == second  # same versions: the reviewed record stands
     with store.session() as session:
         assert session.get(Inspection, second).human_score == 42.0
-        searchable = session.scalar(select(CallText.text).where(CallText.call_id == record.call[
+        searchable = session.scalar(select(CallText.grams).where(CallText.call_id == record.call[
             "call_id"]))
-    assert "12315" in searchable
+    assert "12 23 31 15" in searchable
     assert store.write_failure(record.call, "audio:corrupt: x")  # a failure after a score
     with store.session() as session:
         failed = session.scalars(select(Inspection).where(Inspection.status == "failed")).one()
@@ -167,7 +167,8 @@ def test_only_the_newest_inspection_is_current_and_reviews_are_never_overwritten
 
 def test_upgrading_from_the_first_schema_keeps_every_row(tmp_path: Path,
                                                          settings: Settings) -> None:
-    """Migration 0002 adds columns in place: no table rebuild, so no cascade deletes."""
+    """Migrations 0002-0003 change tables in place: no table rebuild, so no cascade deletes;
+    the transcripts already stored become searchable."""
     url = sqlite_url(tmp_path / "old.db")
     old = Store(url, upgrade=False)
     migrate(old.engine, "0001")
@@ -191,6 +192,6 @@ def test_upgrading_from_the_first_schema_keeps_every_row(tmp_path: Path,
     assert count(upgraded, ItemResult) == 1 and count(upgraded, Inspection) == 1
     with upgraded.session() as session:
         assert session.scalars(select(Inspection.current)).one() is True
-        assert session.scalar(select(CallText.text)) == "我要投诉"
+        assert session.scalar(select(CallText.grams)) == "我要 要投 投诉 诉"
     upgraded.write_call(record)
     assert count(upgraded, ItemResult) == 1 + len(record.items)

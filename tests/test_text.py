@@ -3,9 +3,13 @@ from __future__ import annotations
 import pytest
 
 from pipeline.text import (
+    TURN_BREAK,
     fuzzy_syllable,
     normalize,
+    normalize_text,
     numeral_value,
+    query_grams,
+    search_grams,
     syllables,
     to_halfwidth,
     to_simplified,
@@ -67,3 +71,30 @@ def test_fuzzy_syllables_fold_southern_accent_confusions() -> None:
 
 def test_tokens() -> None:
     assert tokens("我的快递三天没更新了") == ["我", "的", "快递", "3", "天", "没", "更新", "了"]
+
+
+def _substring_by_grams(query: str, turns: list[str]) -> bool:
+    """What the search index answers: the query's grams contiguous in one call's grams."""
+    wanted = query_grams(query)
+    tokens = search_grams(turns).split(" ")
+    if len(wanted) == 1:  # one character: a prefix of some token
+        return any(token.startswith(wanted) for token in tokens)
+    needle = wanted.split(" ")
+    return any(tokens[i:i + len(needle)] == needle for i in range(len(tokens)))
+
+
+@pytest.mark.parametrize("query", ["投诉", "12315", "一二三一五", "投訴电话", "诉", "话", "好的",
+                                   "Refund now", "refundnow", "电话好的", "要打", "ôi"])
+def test_search_grams_match_exactly_the_normalised_substrings(query: str) -> None:
+    turns = ["我要打一二三一五投诉电话！", "好的。", "REFUND, now!", "Trời ơi"]
+    expected = any(normalize_text(query).replace(" ", "") in normalize_text(t).replace(" ", "")
+                   for t in turns)
+    assert _substring_by_grams(query, turns) == expected
+    assert search_grams(turns).count(TURN_BREAK) == 3
+
+
+def test_search_grams_shapes() -> None:
+    assert search_grams(["投诉!", "好"]) == f"投诉 诉 {TURN_BREAK} 好"
+    assert search_grams(["。", ""]) == ""
+    assert query_grams("打12315") == "打1 12 23 31 15"
+    assert query_grams("，诉") == "诉"
