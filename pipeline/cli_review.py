@@ -37,8 +37,10 @@ def review(
     host = host or settings.review.host
     port = port or settings.review.port
     out.print(f"callqa review on http://{host}:{port}  (store: {settings.store_url})")
-    uvicorn.run(create_app(settings, host=host), host=host, port=port, log_level="warning",
-                proxy_headers=False)
+    store = _store()
+    store.optimize()  # planner statistics, in case no nightly run has refreshed them yet
+    uvicorn.run(create_app(settings, store, host=host), host=host, port=port,
+                log_level="warning", proxy_headers=False)
 
 
 def report(

@@ -195,3 +195,15 @@ def test_upgrading_from_the_first_schema_keeps_every_row(tmp_path: Path,
         assert session.scalar(select(CallText.grams)) == "我要 要投 投诉 诉"
     upgraded.write_call(record)
     assert count(upgraded, ItemResult) == 1 + len(record.items)
+
+
+def test_optimize_gives_the_planner_statistics(store_url: str, settings: Settings) -> None:
+    """Without statistics SQLite pages a search through every row; optimize records them."""
+    store = Store(store_url)
+    store.write_call(record_for(settings))
+    store.optimize()
+    query = ("SELECT tbl FROM sqlite_stat1" if store_url.startswith("sqlite") else
+             "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL")
+    with store.engine.connect() as connection:
+        tables = set(connection.exec_driver_sql(query).scalars())
+    assert {"inspections", "calls", "call_text"} <= tables
