@@ -7,7 +7,8 @@ different dialogues), compares per label:
   hybrid-L{k} both feature sets in one logistic regression (dense block weighted x1 and x3)
   late-L{k}   mean of the tfidf and frozen heads' logits (late fusion)
 and records AUROC / average precision and the CPU cost of feature extraction.
-LoRA is measured separately by ``bench/classifier_lora.py``.
+Pooling variants: ``bench/classifier_pooling.py``. LoRA was not run (no GPU; see
+models/classifiers.md).
 
     python bench/classifier_methods.py [--per-label 800] [--out FILE.json]
 """
