@@ -58,7 +58,7 @@ def day_summary(session: Session, viewer: Viewer, day: date | None, zone: str) -
         return summary
     start, end = day_bounds(day, zone)
     summary.trend = _trend(session, viewer, day, zone)
-    today = _inspections(session, viewer, start, end, zone)
+    today = _inspections(session, viewer, start, end)
     if not today.empty:
         summary.totals = {
             "calls": len(today), "flagged": int(today["flagged"].sum()),
@@ -102,8 +102,8 @@ def _trend(session: Session, viewer: Viewer, day: date, zone: str) -> pd.DataFra
     return frame.sort_values(["day", "team"], ignore_index=True)
 
 
-def _inspections(session: Session, viewer: Viewer, start: datetime, end: datetime,
-                 zone: str) -> pd.DataFrame:
+def _inspections(session: Session, viewer: Viewer, start: datetime, end: datetime
+                 ) -> pd.DataFrame:
     rows = session.execute(
         select(Inspection.id, Call.call_id, Call.started_at, Call.team, Call.agent_id,
                Inspection.score, Inspection.human_score, Inspection.fatal,

@@ -173,8 +173,7 @@ def queue(session: Session, viewer: Viewer, filters: QueueFilters, page_size: in
         # start from whichever index filters best: two cheap queries.
         total = session.scalar(select(func.count()).select_from(
             query.with_only_columns(Inspection.id).limit(COUNT_CAP + 1).subquery())) or 0
-        pages = max(1, -(-min(total, COUNT_CAP) // page_size))
-        page = min(filters.page, pages)
+        pages, page = _paging(total, page_size, filters.page)
         rows = session.execute(query.order_by(*ordering).limit(page_size)
                                .offset((page - 1) * page_size)).all()
     else:
@@ -183,8 +182,7 @@ def queue(session: Session, viewer: Viewer, filters: QueueFilters, page_size: in
         ids = session.scalars(query.with_only_columns(Inspection.id).order_by(*ordering)
                               .limit(COUNT_CAP + 1)).all()
         total = len(ids)
-        pages = max(1, -(-min(total, COUNT_CAP) // page_size))
-        page = min(filters.page, pages)
+        pages, page = _paging(total, page_size, filters.page)
         shown = ids[(page - 1) * page_size:page * page_size]
         found = {i.id: (i, c) for i, c in session.execute(
             select(Inspection, Call).join(Call, Call.call_id == Inspection.call_id)
@@ -192,6 +190,12 @@ def queue(session: Session, viewer: Viewer, filters: QueueFilters, page_size: in
         rows = [found[i] for i in shown]
     return QueuePage([_row(i, c) for i, c in rows], total, page, pages, filters,
                      capped=total > COUNT_CAP)
+
+
+def _paging(total: int, page_size: int, wanted: int) -> tuple[int, int]:
+    """How many pages can be reached (within COUNT_CAP), and the page to show."""
+    pages = max(1, -(-min(total, COUNT_CAP) // page_size))
+    return pages, min(wanted, pages)
 
 
 def _row(inspection: Inspection, call: Call) -> dict[str, Any]:
