@@ -19,7 +19,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,16 +52,65 @@ def subsample(samples: pd.DataFrame, per_label: int) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def layer_features(texts: list[str], base_dir: Path, layers: tuple[int, ...]
-                   ) -> tuple[dict[int, np.ndarray], float]:
+def bench_args(name: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--per-label", type=int, default=800)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=ROOT / f"bench/results/{name}.json")
+    return parser.parse_args()
+
+
+def bench_samples(args: argparse.Namespace) -> tuple[pd.DataFrame, list[str]]:
+    """The fixed subsample of labels with 20+ positives, and its distinct texts in order."""
+    samples = subsample(build_all(args.data, task="utterance"), args.per_label)
+    samples = samples[samples.groupby("label").value.transform("sum") >= 20]
+    texts = sorted(set(samples.text))
+    print(f"{len(samples)} rows, {len(texts)} unique texts", flush=True)
+    return samples, texts
+
+
+def label_splits(samples: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame, pd.DataFrame]]:
+    """Each label's training and validation rows, where both have 5+ positives."""
+    for label, rows in samples.groupby("label"):
+        train, val = rows[rows.split == "train"], rows[rows.split == "validation"]
+        if val.value.sum() >= 5 and train.value.sum() >= 5:
+            yield str(label), train, val
+
+
+def hybrid(sparse: Any, dense: np.ndarray, weight: float, scale: float) -> Any:
+    """TF-IDF and transformer features side by side, the dense block at unit mean norm × weight."""
+    return hstack([sparse, csr_matrix(weight * dense / scale)]).tocsr()
+
+
+def split_counts(train: pd.DataFrame, val: pd.DataFrame) -> dict[str, int]:
+    return {"train": len(train), "validation": len(val),
+            "validation_positives": int(val.value.sum())}
+
+
+def write_report(args: argparse.Namespace, texts: list[str], seconds: float,
+                 results: dict[str, dict]) -> None:
+    report = {"texts": len(texts), "feature_texts_per_s": round(len(texts) / seconds, 2),
+              "threads": 2, "max_length": 64, "per_label": args.per_label, "labels": results}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def truncated_model(base_dir: Path, layers: int) -> tuple[Any, Any]:
+    """Gemma's tokenizer and its first ``layers`` layers, on 2 threads."""
     from transformers import AutoModel, AutoTokenizer
 
     torch.set_num_threads(2)
     tok = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModel.from_pretrained(base_dir, dtype=torch.float32).eval()
-    model.layers = model.layers[: max(layers)]
-    model.config.num_hidden_layers = max(layers)
-    model.config.layer_types = model.config.layer_types[: max(layers)]
+    model.layers = model.layers[:layers]
+    model.config.num_hidden_layers = layers
+    model.config.layer_types = model.config.layer_types[:layers]
+    return tok, model
+
+
+def layer_features(texts: list[str], base_dir: Path, layers: tuple[int, ...]
+                   ) -> tuple[dict[int, np.ndarray], float]:
+    tok, model = truncated_model(base_dir, max(layers))
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = {k: np.zeros((len(texts), model.config.hidden_size), np.float32) for k in layers}
     start = time.perf_counter()
@@ -79,15 +130,8 @@ def layer_features(texts: list[str], base_dir: Path, layers: tuple[int, ...]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--per-label", type=int, default=800)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/classifier_methods.json")
-    args = parser.parse_args()
-    samples = subsample(build_all(args.data, task="utterance"), args.per_label)
-    samples = samples[samples.groupby("label").value.transform("sum") >= 20]
-    texts = sorted(set(samples.text))
-    print(f"{len(samples)} rows, {len(texts)} unique texts", flush=True)
+    args = bench_args("classifier_methods")
+    samples, texts = bench_samples(args)
     base = resolve_base("gemma3-270m", get_settings().model_dir)
     cached = Path("/tmp/callqa-bench-features.npz")
     if cached.is_file() and list(np.load(cached)["texts"]) == texts:
@@ -100,16 +144,13 @@ def main() -> None:
     print(f"features: {len(texts) / seconds:.1f} texts/s ({seconds:.0f} s)", flush=True)
     where = {t: i for i, t in enumerate(texts)}
     results: dict[str, dict] = {}
-    for label, rows in samples.groupby("label"):
-        train, val = rows[rows.split == "train"], rows[rows.split == "validation"]
-        if val.value.sum() < 5 or train.value.sum() < 5:
-            continue
+    for label, train, val in label_splits(samples):
         row: dict[str, dict] = {}
         vec = tfidf_vectorizer().fit(train.text)
         xt, xv = vec.transform(train.text), vec.transform(val.text)
-        head = fit_head(xt, train.value.to_numpy())
-        row["tfidf"] = metrics_for(val.value.to_numpy(), head.predict_proba(xv)[:, 1])
         yt, yv = train.value.to_numpy(), val.value.to_numpy()
+        head = fit_head(xt, yt)
+        row["tfidf"] = metrics_for(yv, head.predict_proba(xv)[:, 1])
         tfidf_logit = head.decision_function(xv)
         for k in LAYERS:
             ft = feats[k][[where[t] for t in train.text]]
@@ -120,20 +161,15 @@ def main() -> None:
                 continue
             scale = np.linalg.norm(ft, axis=1).mean()
             for weight in (1, 3):
-                ht = hstack([xt, csr_matrix(weight * ft / scale)]).tocsr()
-                hv = hstack([xv, csr_matrix(weight * fv / scale)]).tocsr()
-                hybrid = fit_head(ht, yt)
-                row[f"hybrid{weight}-L{k}"] = metrics_for(yv, hybrid.predict_proba(hv)[:, 1])
+                head = fit_head(hybrid(xt, ft, weight, scale), yt)
+                row[f"hybrid{weight}-L{k}"] = metrics_for(
+                    yv, head.predict_proba(hybrid(xv, fv, weight, scale))[:, 1])
             late = (tfidf_logit + frozen.decision_function(fv)) / 2
             row[f"late-L{k}"] = metrics_for(yv, 1 / (1 + np.exp(-late)))
-        row["n"] = {"train": len(train), "validation": len(val),
-                    "validation_positives": int(val.value.sum())}
-        results[str(label)] = row
+        row["n"] = split_counts(train, val)
+        results[label] = row
         print(label, {m: v["auroc"] for m, v in row.items() if m != "n"}, flush=True)
-    report = {"texts": len(texts), "feature_texts_per_s": round(len(texts) / seconds, 2),
-              "threads": 2, "max_length": 64, "per_label": args.per_label, "labels": results}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_report(args, texts, seconds, results)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ against the char 1-3-gram TF-IDF baseline.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,12 +26,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from classifier_methods import subsample  # noqa: E402
-from scipy.sparse import csr_matrix, hstack  # noqa: E402
+from classifier_methods import (  # noqa: E402
+    bench_args,
+    bench_samples,
+    hybrid,
+    label_splits,
+    split_counts,
+    truncated_model,
+    write_report,
+)
 
 from pipeline.base_models import resolve_base  # noqa: E402
 from pipeline.config import get_settings  # noqa: E402
-from pipeline.datasets import build_all  # noqa: E402
 from pipeline.heads import fit_head, metrics_for, tfidf_vectorizer  # noqa: E402
 
 LAYERS = (9, 12)
@@ -41,14 +45,7 @@ POOLINGS = ("mean", "wmean", "last", "mean+last")
 
 
 def pooled_features(texts: list[str], base_dir: Path) -> tuple[dict[str, np.ndarray], float]:
-    from transformers import AutoModel, AutoTokenizer
-
-    torch.set_num_threads(2)
-    tok = AutoTokenizer.from_pretrained(base_dir)
-    model = AutoModel.from_pretrained(base_dir, dtype=torch.float32).eval()
-    model.layers = model.layers[: max(LAYERS)]
-    model.config.num_hidden_layers = max(LAYERS)
-    model.config.layer_types = model.config.layer_types[: max(LAYERS)]
+    tok, model = truncated_model(base_dir, max(LAYERS))
     width = model.config.hidden_size
     out = {f"{p}-L{k}": np.zeros((len(texts), 2 * width if p == "mean+last" else width),
                                  np.float32) for p in POOLINGS for k in LAYERS}
@@ -77,24 +74,14 @@ def pooled_features(texts: list[str], base_dir: Path) -> tuple[dict[str, np.ndar
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--per-label", type=int, default=800)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/classifier_pooling.json")
-    args = parser.parse_args()
-    samples = subsample(build_all(args.data, task="utterance"), args.per_label)
-    samples = samples[samples.groupby("label").value.transform("sum") >= 20]
-    texts = sorted(set(samples.text))
-    print(f"{len(samples)} rows, {len(texts)} unique texts", flush=True)
+    args = bench_args("classifier_pooling")
+    samples, texts = bench_samples(args)
     base = resolve_base("gemma3-270m", get_settings().model_dir)
     feats, seconds = pooled_features(texts, base.path)
     print(f"features: {len(texts) / seconds:.1f} texts/s ({seconds:.0f} s)", flush=True)
     where = {t: i for i, t in enumerate(texts)}
     results: dict[str, dict] = {}
-    for label, rows in samples.groupby("label"):
-        train, val = rows[rows.split == "train"], rows[rows.split == "validation"]
-        if val.value.sum() < 5 or train.value.sum() < 5:
-            continue
+    for label, train, val in label_splits(samples):
         yt, yv = train.value.to_numpy(), val.value.to_numpy()
         vec = tfidf_vectorizer().fit(train.text)
         xt, xv = vec.transform(train.text), vec.transform(val.text)
@@ -105,18 +92,13 @@ def main() -> None:
                 yv, fit_head(ft, yt, dense=True).predict_proba(fv)[:, 1])
             scale = np.linalg.norm(ft, axis=1).mean()
             for weight in (1.5, 3):
-                ht = hstack([xt, csr_matrix(weight * ft / scale)]).tocsr()
-                hv = hstack([xv, csr_matrix(weight * fv / scale)]).tocsr()
+                head = fit_head(hybrid(xt, ft, weight, scale), yt)
                 row[f"hybrid{weight}-{name}"] = metrics_for(
-                    yv, fit_head(ht, yt).predict_proba(hv)[:, 1])
-        row["n"] = {"train": len(train), "validation": len(val),
-                    "validation_positives": int(yv.sum())}
-        results[str(label)] = row
+                    yv, head.predict_proba(hybrid(xv, fv, weight, scale))[:, 1])
+        row["n"] = split_counts(train, val)
+        results[label] = row
         print(label, {m: v["auroc"] for m, v in row.items() if m != "n"}, flush=True)
-    report = {"texts": len(texts), "feature_texts_per_s": round(len(texts) / seconds, 2),
-              "threads": 2, "max_length": 64, "per_label": args.per_label, "labels": results}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_report(args, texts, seconds, results)
 
 
 if __name__ == "__main__":
