@@ -153,27 +153,30 @@ def normalize_text(raw: str) -> str:
 TURN_BREAK = "¦"
 
 
+def _search_chars(raw: str) -> str:
+    return normalize(raw).text.replace(" ", "")
+
+
+def _bigrams(chars: str) -> list[str]:
+    return [chars[i:i + 2] for i in range(len(chars) - 1)]
+
+
 def search_grams(texts: Iterable[str]) -> str:
     """What transcript search indexes: each text's normalised characters (spaces dropped) as
     overlapping bigrams plus its last character alone, space-separated, with ``TURN_BREAK``
-    between texts. A query of 2+ characters matches where its bigrams (``search_grams([q])``
-    less the last character) appear contiguously in one turn, which is exactly where the
-    normalised query is a substring of it; one character matches as a prefix of a token. So
-    12315 finds 一二三一五, 投訴 finds 投诉, and every query can use an index."""
-    parts = []
-    for raw in texts:
-        chars = normalize(raw).text.replace(" ", "")
-        if chars:
-            parts.append(" ".join([chars[i:i + 2] for i in range(len(chars) - 1)] + [chars[-1]]))
+    between texts. A query of 2+ characters matches where its bigrams (``query_grams``)
+    appear contiguously in one turn, which is exactly where the normalised query is a
+    substring of it; one character matches as a prefix of a token. So 12315 finds 一二三一五,
+    投訴 finds 投诉, and every query can use an index."""
+    parts = [" ".join([*_bigrams(chars), chars[-1]])
+             for chars in map(_search_chars, texts) if chars]
     return f" {TURN_BREAK} ".join(parts)
 
 
 def query_grams(query: str) -> str:
     """The grams a search for ``query`` looks for: its bigrams, or the one character."""
-    chars = normalize(query).text.replace(" ", "")
-    if len(chars) < 2:
-        return chars
-    return " ".join(chars[i:i + 2] for i in range(len(chars) - 1))
+    chars = _search_chars(query)
+    return " ".join(_bigrams(chars)) if len(chars) >= 2 else chars
 
 
 @lru_cache(maxsize=1)

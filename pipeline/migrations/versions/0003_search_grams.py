@@ -7,6 +7,8 @@ Create Date: 2026-11-23 19:40:00
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -52,12 +54,17 @@ def _drop_fts() -> None:
     op.execute("DROP TABLE IF EXISTS call_text_fts")
 
 
-def _turn_texts(connection: sa.Connection) -> dict[str, list[str]]:
+def _fill(column: str, make: Callable[[list[str]], str]) -> None:
+    """Set ``call_text.<column>`` for every call from its stored turns, in order."""
+    connection = op.get_bind()
     texts: dict[str, list[str]] = {}
     for call_id, text in connection.execute(sa.text(
             "SELECT call_id, text FROM turns ORDER BY call_id, idx")):
         texts.setdefault(call_id, []).append(text)
-    return texts
+    update = sa.text(f"UPDATE call_text SET {column} = :value WHERE call_id = :call_id")
+    rows = [{"call_id": call_id, "value": make(turns)} for call_id, turns in texts.items()]
+    for first in range(0, len(rows), BATCH):
+        connection.execute(update, rows[first:first + BATCH])
 
 
 def upgrade() -> None:
@@ -68,12 +75,7 @@ def upgrade() -> None:
                                          server_default=""))
     # The grams are made per turn (a phrase must not match across two turns), from the stored
     # turns, which are what call_text.text was joined from.
-    connection = op.get_bind()
-    update = sa.text("UPDATE call_text SET grams = :grams WHERE call_id = :call_id")
-    rows = [{"call_id": call_id, "grams": search_grams(texts)}
-            for call_id, texts in _turn_texts(connection).items()]
-    for first in range(0, len(rows), BATCH):
-        connection.execute(update, rows[first:first + BATCH])
+    _fill("grams", search_grams)
     op.drop_column("call_text", "text")  # SQLite ≥ 3.35 drops columns in place
     if sqlite:
         for statement in GRAMS_FTS:
@@ -86,12 +88,7 @@ def downgrade() -> None:
     if sqlite:
         _drop_fts()
     op.add_column("call_text", sa.Column("text", sa.Text(), nullable=False, server_default=""))
-    connection = op.get_bind()
-    update = sa.text("UPDATE call_text SET text = :text WHERE call_id = :call_id")
-    rows = [{"call_id": call_id, "text": " ".join(texts)}
-            for call_id, texts in _turn_texts(connection).items()]
-    for first in range(0, len(rows), BATCH):
-        connection.execute(update, rows[first:first + BATCH])
+    _fill("text", " ".join)
     op.drop_column("call_text", "grams")
     if sqlite:
         for statement in TRIGRAM_FTS:
