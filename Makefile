@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python bench/risk_calibration.py
 	$(BIN)/python bench/nightly.py
 	$(BIN)/python bench/review_app.py
+	$(BIN)/python bench/pii.py
 
 demo-audio: install
 	$(BIN)/python examples/make_demo_calls.py

@@ -24,7 +24,14 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flows.workers import Worker, current_versions, settings_payload, worker_for
+from flows.workers import (
+    Worker,
+    current_versions,
+    settings_from_payload,
+    settings_payload,
+    worker_for,
+)
+from pipeline import deadline
 from pipeline.batch import collect, failure_reason, inspect_call, is_transient, job_for
 from pipeline.config import Settings, centre_timezone, get_settings
 from pipeline.risk import RiskSettings
@@ -69,12 +76,14 @@ def process_call(call: dict[str, Any], run_id: str, payload: str) -> dict[str, A
     call_id = str(call["call_id"])
     clock = StageClock()
     try:
-        with clock("transcribe"):
-            document, versions = transcribe_call(worker, call)
-        with clock("score"):
-            record = score_call(worker, call, document, versions, run_id)
-        with clock("write"):
-            write_inspection(worker, record)
+        with deadline.call_budget(worker.settings.limits.call_timeout_s):
+            with clock("transcribe"):
+                document, versions = transcribe_call(worker, call)
+            with clock("score"):
+                record = score_call(worker, call, document, versions, run_id)
+            deadline.check("scoring")
+            with clock("write"):
+                write_inspection(worker, record)
     except Exception as error:
         reason = failure_reason(error)
         worker.store.write_failure(call, f"{reason}: {error}", run_id)
@@ -106,13 +115,15 @@ def nightly(source: str | None = None, manifest: str | None = None,
             lookback_days: int | None = None) -> dict[str, Any]:
     """Score the day's calls; returns the run summary (also stored in the ``runs`` table).
 
-    ``lookback_days`` (the schedule's form): the calls of the last N days up to yesterday.
+    ``settings_json``: ``flows.workers.settings_payload`` (no secrets; default: this process's
+    settings). ``lookback_days`` (the schedule's form): the calls of the last N days up to
+    yesterday.
     """
     logger = get_run_logger()
-    settings = Settings.model_validate_json(settings_json) if settings_json else get_settings()
+    settings = settings_from_payload(settings_json) if settings_json else get_settings()
     payload = settings_payload(settings)
     run_id = run_id or f"nightly-{uuid.uuid4().hex[:12]}"
-    store = Store(settings.store_url, settings.store.store_raw_text, settings.store.redact_pii)
+    store = Store.from_settings(settings)
     if lookback_days and date_from is None:
         today = datetime.now(UTC).date()
         date_from, date_to = today - timedelta(days=lookback_days), today - timedelta(days=1)

@@ -17,6 +17,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.workers import settings_from_payload
 from pipeline.config import Settings, get_settings
 from pipeline.modelops import DEFAULT_DATA, registry_for, train_challenger
 from pipeline.store import Store, as_utc
@@ -72,8 +73,8 @@ def retrain(task_name: str = "utterance", data_dir: str | None = None,
     """Retrain the ``task_name`` classifier when labelled samples arrived since the last
     training; returns the run summary (also stored in the ``runs`` table)."""
     logger = get_run_logger()
-    settings = Settings.model_validate_json(settings_json) if settings_json else get_settings()
-    store = Store(settings.store_url, settings.store.store_raw_text, settings.store.redact_pii)
+    settings = settings_from_payload(settings_json) if settings_json else get_settings()
+    store = Store.from_settings(settings)
     run_id = run_id or f"retrain-{uuid.uuid4().hex[:12]}"
     since = last_training(store, settings, task_name)
     summary: dict[str, Any] = {"task": task_name,

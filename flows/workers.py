@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pipeline.config import Settings, apply_offline_environment
+from pipeline.config import Settings, apply_offline_environment, from_public_json, public_json
 from pipeline.scorecard import Scorer
 from pipeline.store import Store
 
@@ -22,17 +21,33 @@ class Worker:
     store: Store
 
 
+# Settings this process turned into payloads, secrets included: a flow or task running in the
+# same process gets them back whole; any other process completes the payload from its own
+# environment and callqa.toml (``from_public_json``).
+_made_here: dict[str, Settings] = {}
+_made_here_lock = threading.Lock()  # apart from _lock: worker_for holds that one
+
+
 def settings_payload(settings: Settings) -> str:
-    """Settings as JSON, the form they travel in to Dask workers."""
-    return settings.model_dump_json()
+    """Settings as flow parameters and Dask workers receive them: JSON without secrets, so
+    nothing secret is written into Prefect's database."""
+    payload = public_json(settings)
+    with _made_here_lock:
+        _made_here[payload] = settings
+    return payload
+
+
+def settings_from_payload(payload: str) -> Settings:
+    with _made_here_lock:
+        local = _made_here.get(payload)
+    return local if local is not None else from_public_json(payload)
 
 
 @lru_cache(maxsize=4)
 def _worker(payload: str) -> Worker:
     apply_offline_environment()
-    settings = Settings(**json.loads(payload))
-    store = Store(settings.store_url, settings.store.store_raw_text, settings.store.redact_pii,
-                  upgrade=False)
+    settings = settings_from_payload(payload)
+    store = Store.from_settings(settings, upgrade=False)
     return Worker(settings, Scorer(settings), store)
 
 

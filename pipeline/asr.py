@@ -12,16 +12,19 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline import audio as audio_io
+from pipeline import deadline
 from pipeline.cache import DiskCache, stable_key
-from pipeline.config import SUPPORTED_LANGUAGES, ChannelLayout, Settings, get_settings
+from pipeline.config import SUPPORTED_LANGUAGES, ChannelLayout, Language, Settings, get_settings
 from pipeline.errors import ConfigError
 from pipeline.interleave import assign_words, join_speech
 from pipeline.schemas import SEGMENT_COLUMNS, SegmentSchema
@@ -146,9 +149,9 @@ class Transcriber:
         call_id = call_id or Path(path).stem
         if Path(path).is_file():
             started = time.perf_counter()
-            hit = self.cache.get(self._key(audio_io.file_sha256(path), options))
+            hit = self._cached(self._key(audio_io.file_sha256(path), options))
             if hit is not None:
-                info = audio_io.AudioInfo(**{**hit["audio"], "path": str(path)})
+                info = replace(hit.audio, path=str(path))
                 return self._from_cache(call_id, info, options, hit, started)
         recording = audio_io.load(path, options.layout, self.settings.audio)
         return self.transcribe_recording(recording, call_id, options)
@@ -160,7 +163,7 @@ class Transcriber:
         options = replace(self._effective(options), layout=recording.layout)
         key = self._key(recording.info.sha256, options)
         started = time.perf_counter()
-        hit = self.cache.get(key)
+        hit = self._cached(key)
         if hit is not None:
             return self._from_cache(call_id, recording.info, options, hit, started)
         language, probability = self._choose_language(recording, options)
@@ -214,11 +217,24 @@ class Transcriber:
     def _key(self, sha256: str, options: TranscribeOptions) -> str:
         return stable_key(_CACHE_VERSION, sha256, self.resolved.fingerprint, asdict(options))
 
+    def _cached(self, key: str) -> _CacheEntry | None:
+        """The cached result for ``key`` if its shape is right; a malformed entry (edited,
+        written by a buggy version) is dropped, so the call is transcribed again."""
+        hit = self.cache.get(key)
+        if hit is None:
+            return None
+        try:
+            return _CacheEntry.model_validate(hit)
+        except ValidationError:
+            self.cache.drop(key)
+            return None
+
     def _from_cache(self, call_id: str, info: audio_io.AudioInfo, options: TranscribeOptions,
-                    hit: dict[str, Any], started: float) -> Transcription:
+                    hit: _CacheEntry, started: float) -> Transcription:
         return Transcription(
-            call_id, info, options.layout, hit["language"], hit["language_probability"],
-            self.model_name, options, _segments_frame(call_id, hit["segments"]),
+            call_id, info, options.layout, hit.language, hit.language_probability,
+            self.model_name, options,
+            _segments_frame(call_id, [segment.model_dump() for segment in hit.segments]),
             time.perf_counter() - started, cached=True,
         )
 
@@ -285,7 +301,7 @@ class Transcriber:
             joined, vad_filter=False, word_timestamps=True,
             **self._decode_kwargs(language, options),
         )
-        return assign_words(list(segments), stretches)
+        return assign_words(list(_within_budget(segments)), stretches)
 
     def _transcribe_channel(
         self, channel: audio_io.ChannelAudio, language: str, options: TranscribeOptions
@@ -304,15 +320,54 @@ class Transcriber:
                 channel.samples, batch_size=options.batch_size, **kwargs
             )
             return [_segment_row(channel, segment, segment.start, segment.end, segment.text)
-                    for segment in segments]
+                    for segment in _within_budget(segments)]
         # Word timestamps: segment times after VAD can be tens of seconds off; words are not.
         segments, _ = self.model.transcribe(channel.samples, word_timestamps=True, **kwargs)
         rows = []
-        for segment in segments:
+        for segment in _within_budget(segments):
             for words in _word_runs(segment.words or [], WORD_GAP_SPLIT_S):
                 rows.append(_segment_row(channel, segment, words[0].start, words[-1].end,
                                          "".join(word.word for word in words)))
         return rows
+
+
+def _within_budget(segments: Iterable[Any]) -> Iterator[Any]:
+    """faster-whisper decodes lazily, segment by segment: checking the call's wall-clock
+    budget before each one bounds how long a recording can keep the decoder busy."""
+    deadline.check("transcribing")
+    for segment in segments:
+        yield segment
+        deadline.check("transcribing")
+
+
+class _CachedSegment(BaseModel):
+    """One cached row: what ``_segment_row`` writes (SegmentSchema without call_id)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    channel: int = Field(ge=0, le=1)
+    speaker: Literal["agent", "customer", "unknown"]
+    start: float = Field(ge=0, allow_inf_nan=False)
+    end: float = Field(ge=0, allow_inf_nan=False)
+    text: str
+    avg_logprob: float = Field(le=0, allow_inf_nan=False)
+    no_speech_prob: float = Field(ge=0, le=1)
+    language: Language
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _CachedSegment:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class _CacheEntry(BaseModel):
+    """The shape of a cached transcription; anything else in the cache is a miss."""
+
+    language: Language
+    language_probability: float | None = Field(ge=0, le=1)
+    audio: audio_io.AudioInfo
+    segments: list[_CachedSegment]
 
 
 # A pause this long between two words of one decoded segment starts a new row.

@@ -8,7 +8,9 @@ Input is a manifest CSV, or a directory of recordings laid out by day::
 
 Without a manifest, a file's stem is its call id, the call is dated by its folder, and the
 channel layout and language come from the settings. With ``--date`` only that day's folder (or
-that day's manifest rows, by ``started_at``) is taken; with a range, every day in it.
+that day's manifest rows, by ``started_at``) is taken; with a range, every day in it. Each call
+carries the folder the run read (``audio_root``: the source, or the manifest's folder): unless
+``store.audio_roots`` is configured, that is the only place its recording may be played from.
 
 ``inspect_call`` is everything one call needs once its words are known; the flows wrap these
 functions as tasks and add nothing but orchestration.
@@ -27,13 +29,14 @@ import pandas as pd
 from pipeline.config import Settings
 from pipeline.errors import AudioError, CallqaError, TranscriptError
 from pipeline.manifest import CallJob, ManifestProblem, read_manifest
+from pipeline.recordings import recording_fields
 from pipeline.scorecard import Scorer
 from pipeline.store import CallRecord, plain_value
 
 AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".opus", ".flac", ".m4a")
 CALL_COLUMNS = ("call_id", "audio_path", "transcript_path", "layout", "language", "agent_id",
                 "team", "queue", "started_at", "customer_id", "order_id", "customer_rating",
-                "nps")
+                "nps", "audio_root")
 
 
 @dataclass
@@ -71,7 +74,7 @@ def collect(settings: Settings, source: Path | None = None, manifest: Path | Non
     for day, folder in folders:
         day_manifest = folder / "manifest.csv"
         batch = (_from_manifest(day_manifest) if day_manifest.is_file()
-                 else _from_files(settings, folder, day))
+                 else _from_files(settings, folder, day, root=source))
         calls += batch.calls
         problems += batch.problems
     return Batch(calls, problems)
@@ -91,11 +94,15 @@ def _day_folders(source: Path, wanted: list[date] | None) -> list[tuple[date, Pa
 
 def _from_manifest(path: Path) -> Batch:
     manifest = read_manifest(path)
-    calls = [_row(row) for row in manifest.calls.to_dict(orient="records")]
+    root = str(path.resolve().parent)
+    calls = [_row({**row, "audio_root": root})
+             for row in manifest.calls.to_dict(orient="records")]
     return Batch(calls, list(manifest.problems))
 
 
-def _from_files(settings: Settings, folder: Path, day: date | None) -> Batch:
+def _from_files(settings: Settings, folder: Path, day: date | None,
+                root: Path | None = None) -> Batch:
+    root = (root or folder).resolve()
     calls = []
     for path in sorted(folder.iterdir()):
         suffix = path.suffix.lower()
@@ -107,6 +114,7 @@ def _from_files(settings: Settings, folder: Path, day: date | None) -> Batch:
             "transcript_path": str(path) if suffix == ".json" else None,
             "layout": settings.default_layout, "language": settings.default_language,
             "started_at": datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None,
+            "audio_root": str(root),
         }))
     return Batch(calls)
 
@@ -137,13 +145,14 @@ def in_calibration_sample(call_id: str, share: float) -> bool:
 
 
 def failure_reason(error: BaseException) -> str:
-    """A short stable code for the summary ('audio:corrupt', 'transcript', 'error:KeyError')."""
+    """A short stable code for the summary ('audio:corrupt', 'transcript', 'timeout',
+    'too_long', 'error:KeyError')."""
     if isinstance(error, AudioError):
         return f"audio:{error.reason}"
     if isinstance(error, TranscriptError):
         return "transcript"
     if isinstance(error, CallqaError):
-        return type(error).__name__
+        return str(getattr(error, "reason", "") or type(error).__name__)
     return f"error:{type(error).__name__}"
 
 
@@ -171,10 +180,12 @@ def inspect_call(scorer: Scorer, call: dict[str, Any], document: dict[str, Any],
     inspection["metrics"] = {k: v for k, v in card.metrics.flat().items()
                              if v is None or isinstance(v, int | float | str)}
     duration = (document.get("audio") or {}).get("duration_s") or _last_end(card.turns)
+    roots = scorer.settings.store.audio_roots or [Path(r) for r in [call.get("audio_root")] if r]
     facts = {**call, "language": document.get("language") or call.get("language"),
-             "duration_s": duration}
+             "duration_s": duration,
+             **recording_fields(call.get("audio_path"), document, roots)}
     return CallRecord(call=facts, inspection=inspection, items=card.items, turns=card.turns,
-                      labels=card.labels, run_id=run_id)
+                      labels=card.labels, run_id=run_id, scoring=scorer.settings.scoring)
 
 
 def _mean_confidence(turns: pd.DataFrame) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -24,15 +25,28 @@ class DiskCache:
         return self.root / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> dict[str, Any] | None:
+        """The entry for ``key``, or None: a missing, unreadable or non-object entry is a miss
+        (and a broken one is dropped, so it is recomputed). Callers check the entry's shape."""
         path = self.path_for(key)
         try:
             with open(path, encoding="utf-8") as handle:
-                return json.load(handle)
+                value = json.load(handle)
         except FileNotFoundError:
             return None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            path.unlink(missing_ok=True)  # unreadable entry: drop it and recompute
+        except OSError:
+            return None  # unreadable here (permissions, a directory): recompute, keep it
+        except (ValueError, RecursionError, MemoryError):  # not JSON, not UTF-8, too deep
+            self.drop(key)
             return None
+        if not isinstance(value, dict):
+            self.drop(key)
+            return None
+        return value
+
+    def drop(self, key: str) -> None:
+        """Forget an entry (one that turned out to be malformed)."""
+        with contextlib.suppress(OSError):  # already gone, or not ours to remove
+            self.path_for(key).unlink()
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         write_json(self.path_for(key), value)

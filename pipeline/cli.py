@@ -17,7 +17,9 @@ from pipeline import transcript as transcript_doc
 from pipeline.config import get_settings
 from pipeline.errors import CallqaError
 from pipeline.fsutil import write_json
+from pipeline.ids import output_path
 from pipeline.manifest import CallJob
+from pipeline.transcript import shown
 
 app = typer.Typer(
     name="callqa",
@@ -135,9 +137,16 @@ def score(
 
 def _collect_jobs(paths: list[Path] | None, manifest: Path | None, verb: str
                   ) -> tuple[list[CallJob], list[str]]:
-    """Jobs from the arguments and the manifest; bad manifest rows are reported, not fatal."""
-    jobs = [CallJob.for_path(path) for path in paths or []]
+    """Jobs from the arguments and the manifest; bad manifest rows (and files whose name is
+    no call id) are reported, not fatal."""
+    jobs: list[CallJob] = []
     failures: list[str] = []
+    for path in paths or []:
+        try:
+            jobs.append(CallJob.for_path(path))
+        except CallqaError as exc:
+            failures.append(str(exc))
+            err.print(f"[red]skipped:[/] {shown(failures[-1])}")
     if manifest is not None:
         from pipeline.manifest import read_manifest
 
@@ -145,7 +154,7 @@ def _collect_jobs(paths: list[Path] | None, manifest: Path | None, verb: str
             read = read_manifest(manifest)
         for problem in read.problems:
             failures.append(f"{manifest}: {problem}")
-            err.print(f"[red]skipped:[/] {failures[-1]}")
+            err.print(f"[red]skipped:[/] {shown(failures[-1])}")
         jobs.extend(read.jobs())
     if not jobs and not failures:
         err.print(f"[red]nothing to {verb}:[/] give input files or --manifest")
@@ -159,12 +168,13 @@ def _usage_errors() -> Iterator[None]:
     try:
         yield
     except CallqaError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {shown(exc)}")
         raise typer.Exit(2) from exc
 
 
 def _run(jobs: list[CallJob], label: str, work: Callable[[CallJob], None]) -> list[str]:
-    """Do ``work`` on every job with a progress bar; a failing call never stops the others."""
+    """Do ``work`` on every job with a progress bar; a failing call never stops the others,
+    not even with an unexpected error (reported as ``internal error``, without a traceback)."""
     failures: list[str] = []
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -172,16 +182,24 @@ def _run(jobs: list[CallJob], label: str, work: Callable[[CallJob], None]) -> li
     ) as progress:
         task = progress.add_task(label, total=len(jobs))
         for job in jobs:
-            progress.update(task, description=f"{label} {job.source.name}")
+            progress.update(task, description=f"{label} {shown(job.source.name)}")
             try:
                 work(job)
             except CallqaError as exc:
-                message = str(exc)
-                failures.append(message if str(job.source) in message
-                                else f"{job.source}: {message}")
-                err.print(f"[red]failed:[/] {failures[-1]}")
+                failures.append(_failed(job, str(exc)))
+            except Exception as exc:  # one bad input must not stop the batch
+                detail = str(exc)
+                detail = detail if len(detail) <= 300 else detail[:300] + "…"  # e.g. a dataframe
+                failures.append(_failed(job, f"internal error: {type(exc).__name__}: {detail}"))
             progress.advance(task)
     return failures
+
+
+def _failed(job: CallJob, message: str) -> str:
+    """Report a failed input on stderr; the message, prefixed with the input unless it names it."""
+    failure = message if str(job.source) in message else f"{job.source}: {message}"
+    err.print(f"[red]failed:[/] {shown(failure)}")
+    return failure
 
 
 def _finish(failures: list[str]) -> None:
@@ -191,14 +209,15 @@ def _finish(failures: list[str]) -> None:
 
 
 def _emit(document: dict[str, Any], call_id: str, target: str, single: bool) -> None:
-    """Write one result: to stdout as a JSON line, to a .json file, or into a directory."""
+    """Write one result: to stdout as a JSON line, to a .json file, or into a directory (under
+    a file name derived from the call id, never outside the directory)."""
     if target == "-":
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
         sys.stdout.flush()
         return
     path = Path(target)
     if not (single and path.suffix == ".json"):
-        path = path / f"{call_id}.json"
+        path = output_path(path, call_id)
     write_json(path, document)
 
 
@@ -209,8 +228,9 @@ def _print_transcript(console: Console, document: dict[str, Any], elapsed: float
     detected = f" (detected, p={probability:.2f})" if probability is not None else ""
     source = "cache" if cached else f"{elapsed:.1f} s"
     console.print(
-        f"\n[bold]{document['call_id']}[/]  {audio['duration_s']:.1f} s · {audio['layout']} · "
-        f"language {document['language']}{detected} · model {document['asr']['model']} · {source}"
+        f"\n[bold]{shown(document['call_id'])}[/]  {audio['duration_s']:.1f} s · "
+        f"{audio['layout']} · language {shown(document['language'])}{detected} · model "
+        f"{shown(document['asr']['model'])} · {source}"
     )
     if not document["turns"]:
         console.print("  [dim](no speech recognised)[/]")
@@ -218,7 +238,7 @@ def _print_transcript(console: Console, document: dict[str, Any], elapsed: float
         label, colour = SPEAKER_STYLE[turn["speaker"]]
         start, end = (transcript_doc.format_time(turn[key]) for key in ("start", "end"))
         span = f"{start}–{end}"
-        console.print(f"  [dim]{span}[/]  [{colour}]{label:<12}[/] {turn['text']}")
+        console.print(f"  [dim]{span}[/]  [{colour}]{label:<12}[/] {shown(turn['text'])}")
 
 
 # -- rubric ------------------------------------------------------------------------------------
@@ -236,19 +256,19 @@ def rubric_check(file: Annotated[str, typer.Argument(help="Rubric YAML or bundle
     from pipeline import rubric as rubric_mod
 
     try:
-        loaded = rubric_mod.load(file)
+        loaded = rubric_mod.load(file, max_bytes=get_settings().limits.max_rubric_bytes)
     except CallqaError as exc:
-        err.print(f"[red]invalid:[/] {exc}")
+        err.print(f"[red]invalid:[/] {shown(exc)}")
         raise typer.Exit(1) from exc
-    out.print(f"[bold]{loaded.id}[/] v{loaded.version} · {loaded.language} · hash "
+    out.print(f"[bold]{shown(loaded.id)}[/] v{loaded.version} · {shown(loaded.language)} · hash "
               f"{loaded.content_hash} · {len(loaded.items)} items · {loaded.max_points:g} points")
     table = Table("item", "section", "points", "fatal", "rule", "description")
     table.columns[0].no_wrap = True
     for item in loaded.items:
         rule = ("applies if " + item.applies_if.key + "; " if item.applies_if else "") + (
             f"pass if {item.pass_if.key}" if item.pass_if else f"fail if {item.fail_if.key}")
-        table.add_row(item.id, item.section, f"{item.points:g}", "yes" if item.fatal else "",
-                      rule, item.description)
+        table.add_row(shown(item.id), shown(item.section), f"{item.points:g}",
+                      "yes" if item.fatal else "", rule, shown(item.description))
     out.print(table)
 
 
@@ -265,24 +285,25 @@ def rubric_test(
     from pipeline.backtest import backtest
 
     try:
-        report = backtest(rubric_mod.load(file), cases)
+        limit = get_settings().limits.max_rubric_bytes
+        report = backtest(rubric_mod.load(file, max_bytes=limit), cases)
     except CallqaError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {shown(exc)}")
         raise typer.Exit(2) from exc
 
     def pct(value: float | None) -> str:
         return "—" if value is None else f"{100 * value:.0f}%"
 
     table = Table("item", "cases", "agreement", "fail precision", "fail recall",
-                  title=f"{report.rubric_id}: {report.cases} cases")
+                  title=f"{shown(report.rubric_id)}: {report.cases} cases")
     for stats in report.items.values():
         if stats.cases:
-            table.add_row(stats.item_id, str(stats.cases), pct(stats.agreement),
+            table.add_row(shown(stats.item_id), str(stats.cases), pct(stats.agreement),
                           pct(stats.precision), pct(stats.recall))
     out.print(table)
     for d in report.disagreements:
-        out.print(f"[yellow]disagree[/] {d.case} · {d.item_id}: expected {d.expected}, "
-                  f"rubric says {d.actual} — {d.note}")
+        out.print(f"[yellow]disagree[/] {shown(d.case)} · {shown(d.item_id)}: expected "
+                  f"{shown(d.expected)}, rubric says {d.actual} — {shown(d.note)}")
     if not report.disagreements:
         out.print("[green]all expected outcomes agree[/]")
 

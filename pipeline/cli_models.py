@@ -148,7 +148,7 @@ def samples_import(file: Annotated[Path, typer.Argument(help="CSV or JSONL of sa
     from pipeline.store import Store
 
     result = _read_import(file)
-    new = Store(get_settings().store_url).add_samples(result.kept, "import")
+    new = Store.from_settings(get_settings()).add_samples(result.kept, "import")
     out.print(f"kept {len(result.kept)} row(s) ({new} new), rejected {len(result.problems)}")
     if result.problems:
         raise typer.Exit(1)

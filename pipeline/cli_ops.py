@@ -7,7 +7,7 @@ import threading
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -15,6 +15,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pipeline.cli_models import _fail, err, out
 from pipeline.config import get_settings
 from pipeline.errors import CallqaError
+from pipeline.fsutil import atomic_open
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _date(value: str | None) -> date | None:
@@ -43,7 +47,8 @@ def run(
     # longer than Prefect's 20 s default on a small machine.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from flows.nightly import dask_runner, nightly
-    from pipeline.store import Store
+    from flows.workers import settings_payload
+    from pipeline.store import Store, display_url
 
     settings = get_settings()
     if source is None and manifest is None:
@@ -53,7 +58,7 @@ def run(
     if dask_address or workers > 1:
         flow = nightly.with_options(task_runner=dask_runner(dask_address, workers))
     run_id = f"nightly-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    store = Store(settings.store_url, upgrade=True)
+    store = Store.from_settings(settings)
     done = threading.Event()
     result: dict[str, Any] = {}
 
@@ -63,7 +68,7 @@ def run(
                 source=str(source) if source else None,
                 manifest=str(manifest) if manifest else None,
                 date_from=_date(date_), date_to=_date(to), rescore=rescore, run_id=run_id,
-                settings_json=settings.model_dump_json())
+                settings_json=settings_payload(settings))
         except Exception as error:
             result["error"] = error
         finally:
@@ -79,7 +84,7 @@ def run(
             progress.update(bar, total=planned, completed=finished)
     if "error" in result:
         _fail(f"the nightly flow failed: {result['error']}", code=1)
-    _print_summary(result["summary"], settings.store_url)
+    _print_summary(result["summary"], display_url(settings.store_url))
 
 
 def retrain(
@@ -94,13 +99,14 @@ def retrain(
     """Run the retraining flow once: new labelled samples → challenger → compare → promote."""
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from flows.retrain import retrain as retrain_flow
+    from flows.workers import settings_payload
 
     settings = get_settings()
     minimum = settings.schedules.retrain_min_new_samples if min_new is None else min_new
     try:
         summary = retrain_flow(task_name=task, data_dir=str(data) if data else None,
                                min_new_samples=minimum, force=force,
-                               settings_json=settings.model_dump_json())
+                               settings_json=settings_payload(settings))
     except (ValueError, CallqaError) as error:
         _fail(f"retraining failed: {error}", code=1)
     out.print(f"[bold]{summary['run_id']}[/]: {summary['new_samples']} new labelled samples "
@@ -207,13 +213,35 @@ def export(
     first, last = _date(date_from), _date(date_to)
     start = datetime(first.year, first.month, first.day) if first else None
     end = datetime(last.year, last.month, last.day) + timedelta(days=1) if last else None
+    settings = get_settings()
     try:
-        rows = Store(get_settings().store_url).inspection_rows(start, end)
+        rows = Store.from_settings(settings).inspection_rows(start, end)
     except CallqaError as error:
         _fail(str(error))
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    if format_ == "csv":
-        rows.to_csv(out_path, index=False)
-    else:
-        rows.to_parquet(out_path, index=False)
+    with atomic_open(out_path, "w" if format_ == "csv" else "wb",
+                     file_mode=settings.file_mode) as handle:
+        if format_ == "csv":
+            csv_safe(rows).to_csv(handle, index=False)
+        else:
+            rows.to_parquet(handle, index=False)
     out.print(f"{len(rows)} inspections → {out_path}")
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula, prefixed with ``'`` (OWASP)."""
+    import pandas as pd
+
+    def cell(value: object) -> object:
+        if isinstance(value, str) and value.startswith(_FORMULA_START):
+            return "'" + value
+        return value
+
+    out = frame.copy()
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].map(cell)
+    return out

@@ -21,7 +21,7 @@ def _store():
     from pipeline.store import Store
 
     settings = get_settings()
-    return Store(settings.store_url, settings.store.store_raw_text, settings.store.redact_pii)
+    return Store.from_settings(settings)
 
 
 def review(
@@ -31,12 +31,13 @@ def review(
     """Start the supervisors' review app (default http://127.0.0.1:8000)."""
     import uvicorn
 
+    from pipeline.store import display_url
     from review.app import create_app
 
     settings = get_settings()
     host = host or settings.review.host
     port = port or settings.review.port
-    out.print(f"callqa review on http://{host}:{port}  (store: {settings.store_url})")
+    out.print(f"callqa review on http://{host}:{port}  (store: {display_url(settings.store_url)})")
     store = _store()
     store.optimize()  # planner statistics, in case no nightly run has refreshed them yet
     uvicorn.run(create_app(settings, store, host=host), host=host, port=port,

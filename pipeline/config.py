@@ -3,17 +3,21 @@
 Values come, highest priority first, from: explicit keyword arguments, environment variables
 ``CALLQA_*`` (nested fields with ``__``, e.g. ``CALLQA_ASR__BEAM_SIZE=1``), a ``callqa.toml``
 file (path from ``CALLQA_CONFIG``, else ``./callqa.toml`` when present), and the defaults below.
-This is the only module that reads the environment.
+
+Secrets (``SecretStr`` fields: the store URL, which may hold a database password, and the
+review app's signing key) never travel: ``public_json`` leaves them out of what flows and
+workers are given, and each process reads them from its own environment and config.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -114,10 +118,26 @@ class ClassifySettings(BaseModel):
     max_label_drop: float = Field(0.02, ge=0)
 
 
+class LimitsSettings(BaseModel):
+    """What one call may cost: past these it fails with a reason and the batch goes on."""
+
+    # A 4-hour call has about 2,000 turns; classification costs ~0.1 s a turn.
+    max_turns: int = Field(2_000, ge=1, description="turns per call (too_long past it)")
+    max_chars: int = Field(200_000, ge=1, description="characters of text per call")
+    max_turn_chars: int = Field(5_000, ge=1, description="characters in one turn")
+    max_transcript_bytes: int = Field(20_000_000, ge=1, description="transcript JSON size")
+    max_rubric_bytes: int = Field(1_000_000, ge=1, description="rubric YAML size")
+    # Wall-clock budget of one call in the nightly run (transcribe, classify, score, write).
+    call_timeout_s: float = Field(1800.0, gt=0)
+
+
 class StoreSettings(BaseModel):
     """Where inspection records go, and what of the words is kept."""
 
-    url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in the home dir")
+    url: SecretStr | None = Field(None, description="SQLAlchemy URL; default SQLite in home")
+    # Folders the review app may serve recordings from; default: the folder each run read
+    # (its source, or its manifest's folder). A recording outside them is never served.
+    audio_roots: list[Path] = Field(default_factory=list)
     # Stored text is PII-redacted ([PHONE], [ID], ...); raw text is kept only when this is on.
     store_raw_text: bool = False
     redact_pii: bool = True
@@ -157,13 +177,17 @@ class ReviewSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
-    # Signs session cookies; default: a random key kept in <home>/review-secret (mode 600).
-    secret_key: str | None = None
+    # Signs session cookies; default: a random key kept in <home>/secrets/review-secret
+    # (mode 600, in a 700 folder that no recording root may contain).
+    secret_key: SecretStr | None = None
     # Secure cookies (HTTPS only); default: on unless the app listens on the loopback address.
     cookie_secure: bool | None = None
     session_hours: float = Field(12, gt=0)
-    # Failed logins allowed per client address and per user name within the window.
+    # Failed logins allowed per user name within the window (then that name is locked);
+    # an address is locked only after this many times more, so one office behind one NAT
+    # address is not locked out by one person's typos.
     login_attempts: int = Field(5, ge=1)
+    login_attempts_address_factor: int = Field(10, ge=1)
     login_window_s: int = Field(300, ge=1)
     page_size: int = Field(50, ge=5, le=500)
 
@@ -178,6 +202,9 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(default_factory=_default_home, description="cache and data directory")
+    # Mode of the files callqa creates that hold call data (the SQLite store, reports,
+    # exports); folders get the matching execute bits. Owner-only unless set otherwise.
+    file_mode: int = Field(0o600, ge=0, le=0o777)
     default_language: Language | Literal["auto"] = "auto"
     default_layout: ChannelLayout = "stereo_agent_left"
     asr: AsrSettings = Field(default_factory=AsrSettings)
@@ -188,6 +215,7 @@ class Settings(BaseSettings):
     nightly: NightlySettings = Field(default_factory=NightlySettings)
     schedules: ScheduleSettings = Field(default_factory=ScheduleSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
 
     @field_validator("home")
     @classmethod
@@ -204,7 +232,18 @@ class Settings(BaseSettings):
 
     @property
     def store_url(self) -> str:
-        return self.store.url or f"sqlite:///{self.home / 'callqa.db'}"
+        if self.store.url is not None:
+            return self.store.url.get_secret_value()
+        return f"sqlite:///{self.home / 'callqa.db'}"
+
+    @property
+    def dir_mode(self) -> int:
+        """``file_mode`` with an execute bit wherever it has a read bit."""
+        return self.file_mode | ((self.file_mode & 0o444) >> 2)
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"
 
     @classmethod
     def settings_customise_sources(
@@ -223,6 +262,42 @@ class Settings(BaseSettings):
         if toml_path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
+
+
+def _secret_paths(model: type[BaseModel]) -> dict[str, object]:
+    """The SecretStr fields of ``model`` and its nested models, as a pydantic ``exclude``."""
+    paths: dict[str, object] = {}
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if annotation is not None and "SecretStr" in str(annotation):
+            paths[name] = True
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            nested = _secret_paths(annotation)
+            if nested:
+                paths[name] = nested
+    return paths
+
+
+SECRET_FIELDS = _secret_paths(Settings)
+
+
+def public_json(settings: Settings) -> str:
+    """The settings as JSON without any secret: what flow parameters and workers get."""
+    return settings.model_dump_json(exclude=SECRET_FIELDS)  # type: ignore[arg-type]
+
+
+def from_public_json(payload: str) -> Settings:
+    """Settings from ``public_json`` output, completed with this process's own secrets
+    (environment, ``callqa.toml``). Secret fields in the payload are ignored, whatever they
+    hold (a masked ``**********`` must never become a key)."""
+    values = json.loads(payload)
+    for name, nested in SECRET_FIELDS.items():
+        if nested is True:
+            values.pop(name, None)
+        elif isinstance(values.get(name), dict):
+            for inner in nested:  # type: ignore[union-attr]
+                values[name].pop(inner, None)
+    return Settings(**values)
 
 
 def local_timezone() -> str:

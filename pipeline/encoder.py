@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline import deadline
 from pipeline.base_models import BaseCheckpoint
 from pipeline.fsutil import atomic_open
 
@@ -128,6 +129,7 @@ class Encoder:
         vectors: list[np.ndarray | None] = [None] * len(texts)
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
+                deadline.check("classifying")
                 chunk = order[start: start + self.batch_size]
                 batch = self._tokenizer([texts[i] for i in chunk], padding=True,
                                         truncation=True, max_length=self.max_length,

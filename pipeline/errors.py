@@ -43,3 +43,23 @@ class AudioError(CallqaError):
 
 class TranscriptError(CallqaError):
     """A transcript JSON file does not follow the contract."""
+
+
+class InputLimitError(CallqaError):
+    """An input is larger than the configured limits (``[limits]``): too many turns or
+    characters, a file too big. ``reason`` is ``too_long``."""
+
+    reason = "too_long"
+
+
+class CallTimeoutError(CallqaError):
+    """A call used up its wall-clock budget (``limits.call_timeout_s``); the batch goes on.
+    ``reason`` is ``timeout``."""
+
+    reason = "timeout"
+
+
+class UnsafePathError(CallqaError):
+    """A path (from a call id, a manifest row or a URL) would lead outside where it belongs."""
+
+    reason = "unsafe_path"

@@ -9,6 +9,7 @@ import pandas as pd
 import pandera.errors
 
 from pipeline.errors import CallqaError
+from pipeline.ids import call_id_problem, check_call_id, shorten
 from pipeline.schemas import CallSchema
 
 _OPTIONAL_DEFAULTS: dict[str, object] = {
@@ -46,7 +47,8 @@ class CallJob:
 
     @classmethod
     def for_path(cls, path: Path) -> CallJob:
-        return cls(path.stem, path)
+        """A job whose call id is the file name stem (UnsafePathError if it cannot be one)."""
+        return cls(check_call_id(path.stem, str(path)), path)
 
 
 @dataclass(frozen=True)
@@ -90,14 +92,29 @@ def read_manifest(path: str | Path) -> Manifest:
         elif default is not None:
             raw[column] = raw[column].fillna(default)
     raw.index = pd.RangeIndex(2, len(raw) + 2)  # index = CSV line number
-    problems = _duplicate_problems(raw)
+    problems = _call_id_problems(raw)
     raw = raw.drop(index=[p.line for p in problems])
+    duplicates = _duplicate_problems(raw)
+    problems += duplicates
+    raw = raw.drop(index=[p.line for p in duplicates])
     problems = sorted(problems + _row_problems(raw), key=lambda p: p.line)
     good = raw.drop(index=sorted({p.line for p in problems}), errors="ignore")
     calls = CallSchema.validate(good) if len(good) else good
     for column in ("audio_path", "transcript_path"):
         calls[column] = calls[column].map(lambda p: _absolute(path.parent, p))
     return Manifest(path=path, calls=calls.reset_index(drop=True), problems=problems)
+
+
+def _call_id_problems(raw: pd.DataFrame) -> list[ManifestProblem]:
+    """Rows whose call id cannot be one (it names files and URLs): reported, not kept."""
+    problems = []
+    for line, call_id in raw["call_id"].items():
+        if pd.isna(call_id):
+            continue  # missing: the schema check reports it
+        problem = call_id_problem(call_id)
+        if problem is not None:
+            problems.append(ManifestProblem(int(line), shorten(call_id), f"call_id {problem}"))
+    return problems
 
 
 def _duplicate_problems(raw: pd.DataFrame) -> list[ManifestProblem]:

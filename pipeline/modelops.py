@@ -48,7 +48,7 @@ def gather_samples(settings: Settings, data_dir: Path | None, from_reviews: bool
     if data_dir is not None and data_dir.is_dir():
         frames.append(build_all(data_dir, task=task))
     origins = ("import", "review") if from_reviews else ("import",)
-    frames.append(training_rows(Store(settings.store_url).samples(origins)))
+    frames.append(training_rows(Store.from_settings(settings).samples(origins)))
     if import_rows is not None and len(import_rows):
         frames.append(import_rows)
     frames = [f for f in frames if len(f)]

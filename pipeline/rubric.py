@@ -16,8 +16,10 @@ from typing import Any, Literal
 
 import yaml
 
+from pipeline import deadline
 from pipeline.conditions import CallContext, Condition, ConditionError, Evidence, Result, parse
-from pipeline.errors import CallqaError
+from pipeline.config import LimitsSettings
+from pipeline.errors import CallqaError, InputLimitError
 from pipeline.labels import default_labels
 
 RUBRIC_DIR = Path(__file__).resolve().parents[1] / "rubrics"
@@ -91,13 +93,86 @@ def resolve_path(name_or_path: str | Path) -> Path:
     return candidate
 
 
-def load(name_or_path: str | Path) -> Rubric:
+def load(name_or_path: str | Path, *, max_bytes: int | None = None) -> Rubric:
+    """Load and validate a rubric; files over ``max_bytes`` (default
+    ``limits.max_rubric_bytes``) are refused before they are parsed."""
     path = resolve_path(name_or_path)
+    limit = LimitsSettings().max_rubric_bytes if max_bytes is None else max_bytes
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.load(_read_bounded(path, limit).decode("utf-8"), Loader=_RubricLoader)
+    except _AliasError as exc:
+        raise RubricError(f"{path}: {exc}") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RubricError(f"{path}: cannot read YAML ({exc})") from exc
+    except RecursionError as exc:
+        raise RubricError(f"{path}: cannot read YAML (nested too deeply)") from exc
     return from_dict(data, str(path))
+
+
+def _read_bounded(path: Path, limit: int) -> bytes:
+    size = path.stat().st_size
+    if size > limit:
+        raise InputLimitError(f"{path}: rubric is {size} bytes (limit {limit}; "
+                              "limits.max_rubric_bytes)")
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputLimitError(f"{path}: rubric is over {limit} bytes (limits.max_rubric_bytes)")
+    return data
+
+
+# -- YAML without alias bombs --------------------------------------------------------------
+
+# Each use of an alias copies its list into what the rubric says (the content hash, the
+# items): a bound on the copies keeps a hostile file from costing more than a large honest one.
+MAX_ALIASED_VALUES = 100_000
+
+
+class _AliasError(yaml.YAMLError):
+    """An anchor/alias the rubric format does not allow (would expand without bound)."""
+
+
+class _RubricLoader(yaml.SafeLoader):
+    """SafeLoader where an alias (``*name``) may only stand for a scalar or a flat list of
+    scalars, the documented way to share a phrase list. Aliases to mappings or to lists that
+    hold other lists or aliases are what "billion laughs" bombs are built of: refused."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._aliases: list[tuple[str, yaml.Node, yaml.Mark]] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            if event.anchor in self.anchors:  # an unknown one is the composer's error
+                self._aliases.append((event.anchor, self.anchors[event.anchor],
+                                      event.start_mark))
+        return super().compose_node(parent, index)
+
+    def compose_document(self) -> yaml.Node:
+        node = super().compose_document()
+        self._check_aliases()  # now, when every anchored node is complete
+        return node
+
+    def _check_aliases(self) -> None:
+        copied = 0
+        for anchor, target, mark in self._aliases:
+            if not _flat(target):
+                kind = "a mapping" if isinstance(target, yaml.MappingNode) else "a nested list"
+                raise _AliasError(f"aliases are not allowed except for a flat list of phrases "
+                                  f"(line {mark.line + 1}: *{anchor} names {kind})")
+            copied += len(target.value) if isinstance(target, yaml.SequenceNode) else 1
+            if copied > MAX_ALIASED_VALUES:
+                raise _AliasError(f"aliases are not allowed to expand to more than "
+                                  f"{MAX_ALIASED_VALUES} values (line {mark.line + 1})")
+        self._aliases.clear()
+
+
+def _flat(node: yaml.Node) -> bool:
+    if isinstance(node, yaml.ScalarNode):
+        return True
+    return isinstance(node, yaml.SequenceNode) and all(
+        isinstance(child, yaml.ScalarNode) for child in node.value)
 
 
 def content_hash(data: Any) -> str:
@@ -187,7 +262,11 @@ def _item(raw: Any, number: int, fail: Any) -> RubricItem:
 
 
 def evaluate(rubric: Rubric, ctx: CallContext) -> list[ItemJudgement]:
-    return [judge(item, ctx) for item in rubric.items]
+    judgements = []
+    for item in rubric.items:
+        deadline.check(f"judging rubric item {item.id!r}")
+        judgements.append(judge(item, ctx))
+    return judgements
 
 
 def judge(item: RubricItem, ctx: CallContext) -> ItemJudgement:

@@ -13,6 +13,7 @@ from pipeline.config import Settings
 from pipeline.conversation import turns_from_document
 from pipeline.manifest import CallJob
 from pipeline.scoring import CallFacts, Scorecard, score_document
+from pipeline.transcript import shown
 
 OUTCOME_STYLE = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "na": "[dim]n/a[/]"}
 
@@ -23,7 +24,7 @@ class Scorer:
     def __init__(self, settings: Settings, rubric: str | None = None, model: str | None = None,
                  language: str | None = None, layout: str | None = None) -> None:
         self.settings = settings
-        self.fixed_rubric = rubric_mod.load(rubric) if rubric else None
+        self.fixed_rubric = self._load_rubric(rubric) if rubric else None
         self.model = model
         self.language = language
         self.layout = layout
@@ -37,12 +38,16 @@ class Scorer:
         scoring = self.settings.scoring
         name = scoring.rubric_by_language.get(language, scoring.default_rubric)
         if name not in self._rubrics:
-            self._rubrics[name] = rubric_mod.load(name)
+            self._rubrics[name] = self._load_rubric(name)
         return self._rubrics[name]
+
+    def _load_rubric(self, name: str) -> rubric_mod.Rubric:
+        return rubric_mod.load(name, max_bytes=self.settings.limits.max_rubric_bytes)
 
     def document(self, job: CallJob) -> tuple[dict[str, Any], dict[str, str]]:
         if job.is_transcript:
-            return transcript.load(job.source), {}
+            limit = self.settings.limits.max_transcript_bytes
+            return transcript.load(job.source, max_bytes=limit), {}
         from pipeline.asr import TranscribeOptions, Transcriber
 
         if self._transcriber is None:
@@ -69,7 +74,10 @@ class Scorer:
 
     def score_transcribed(self, job: CallJob, document: dict[str, Any],
                           versions: dict[str, str], history: Any = None) -> Scorecard:
-        """Classify and score a call whose words are known (``document``)."""
+        """Classify and score a call whose words are known (``document``): checked against the
+        transcript contract and the per-call limits first, wherever it came from."""
+        transcript.validate(document, str(job.source))
+        transcript.check_limits(document, self.settings.limits, str(job.source))
         labels = None
         classifier = self.classifier()
         if classifier is not None and document.get("turns"):
@@ -99,28 +107,29 @@ def _time(value: float | None) -> str:
 
 
 def print_scorecard(console: Console, card: Scorecard) -> None:
+    """The scorecard as text; everything that comes from the call or the rubric is escaped."""
     inspection = card.inspection
     score = inspection["score"]
     verdict = "[red]FATAL[/]" if inspection["fatal"] else f"[bold]{score:g}[/]/100"
     composite = inspection["composite"]
     console.print(
-        f"\n[bold]{inspection['call_id']}[/]  QA {verdict} · composite "
+        f"\n[bold]{shown(inspection['call_id'])}[/]  QA {verdict} · composite "
         f"{'—' if composite is None else f'{composite:g}'} ({inspection['composite_basis']}) · "
-        f"rubric {inspection['rubric_id']} v{inspection['rubric_version']} "
+        f"rubric {shown(inspection['rubric_id'])} v{inspection['rubric_version']} "
         f"({inspection['rubric_hash']})"
     )
     if inspection["flags"]:
-        console.print(f"  flags: [yellow]{', '.join(inspection['flags'])}[/]")
+        console.print(f"  flags: [yellow]{shown(', '.join(inspection['flags']))}[/]")
     risk_colour = {"low": "green", "medium": "yellow", "high": "red"}[inspection["risk_level"]]
     console.print(f"  malicious-complaint risk: [{risk_colour}]{inspection['risk_level']}[/] "
                   f"({inspection['risk_score']:.2f})")
     for reason in card.risk.reasons:
         if not reason.evidence:  # customer history: nothing said in this call
-            console.print(f"    · {reason.description}")
+            console.print(f"    · {shown(reason.description)}")
             continue
         first = reason.evidence[0]
         when = f"{_time(first.start)} " if first.start is not None else ""
-        console.print(f"    · {when}#{first.idx} {first.why}")
+        console.print(f"    · {when}#{first.idx} {shown(first.why)}")
     table = Table("item", "outcome", "points", "evidence", show_lines=False, expand=False)
     table.columns[0].no_wrap = True
     for row in card.items.itertuples(index=False):
@@ -129,10 +138,10 @@ def print_scorecard(console: Console, card: Scorecard) -> None:
         for e in evidence:
             when = f"{_time(e['start'])} " if e["start"] is not None else ""
             turn = f"#{e['idx']} " if e["idx"] is not None else ""
-            lines.append(f"{when}{turn}{e['why']}")
+            lines.append(f"{when}{turn}{shown(e['why'])}")
         if not lines:
-            lines.append(f"[dim]{row.note}[/]")
+            lines.append(f"[dim]{shown(row.note)}[/]")
         fatal = " [red](fatal)[/]" if row.fatal else ""
-        table.add_row(row.item_id, OUTCOME_STYLE[row.outcome] + fatal,
+        table.add_row(shown(row.item_id), OUTCOME_STYLE[row.outcome] + fatal,
                       f"{row.points:g}/{row.max_points:g}", "\n".join(lines))
     console.print(table)

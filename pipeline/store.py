@@ -2,10 +2,16 @@
 
 One call has its manifest facts, its turns (PII-redacted unless raw text is configured), its
 utterance labels per model version, and one inspection per (rubric hash, model versions) with
-the rubric items' results. Writing an inspection again with the same versions replaces it, so
-re-running a batch never duplicates rows; a new rubric or model version adds an inspection and
-keeps the old one. A call that failed has one ``failed`` inspection with the reason, replaced
-when the call is scored.
+the rubric items' results. Writing an inspection again with the same versions rewrites it in
+place (same row, new item results), so re-running a batch never duplicates rows and what
+people attached to it stays attached; a new rubric or model version adds an inspection, keeps
+the old one, and carries a review over to it. A call that failed has one ``failed``
+inspection with the reason, replaced when the call is scored.
+
+What people did is never deleted by scoring: review decisions and appeals refer to the
+inspection they were made on, and a database trigger (migration 0004) refuses to delete an
+inspection that has any. A recording's path is kept only with the hash of the file that
+decoded for the call and the folder it was found under, which is all the review app serves.
 
 The schema is created and upgraded by Alembic (``pipeline/migrations``), never by
 ``create_all``, so a database made by one version of callqa upgrades in place.
@@ -49,11 +55,15 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
+from pipeline.config import ScoringSettings, Settings
+from pipeline.fsutil import ensure_dir, touch_private
 from pipeline.pii import redact
+from pipeline.scoring import composite, score_outcomes
 from pipeline.text import search_grams
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SAMPLE_ORIGINS = ("import", "review")  # where labelled samples come from
+AUDIO_FIELDS = ("audio_path", "audio_sha256", "audio_root")  # written together or not at all
 
 
 def utcnow() -> datetime:
@@ -85,6 +95,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))  # qa_admin | supervisor | agent
     agent_id: Mapped[str | None] = mapped_column(String(100))  # for role agent: their calls
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # In every session cookie; bumped on logout, password change, disable and enable.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     teams: Mapped[list[UserTeam]] = relationship(cascade="all, delete-orphan")
 
@@ -100,7 +112,11 @@ class UserTeam(Base):
 class Call(Base):
     __tablename__ = "calls"
     call_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # Set only together: the recording that decoded for this call (resolved path, its
+    # SHA-256, the recording root it lies in). What the review app may serve.
     audio_path: Mapped[str | None] = mapped_column(Text)
+    audio_sha256: Mapped[str | None] = mapped_column(String(64))
+    audio_root: Mapped[str | None] = mapped_column(Text)
     transcript_path: Mapped[str | None] = mapped_column(Text)
     layout: Mapped[str | None] = mapped_column(String(30))
     language: Mapped[str | None] = mapped_column(String(10))
@@ -225,6 +241,7 @@ class Appeal(Base):
         ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
     call_id: Mapped[str] = mapped_column(String(200), index=True)
     item_id: Mapped[str] = mapped_column(String(100))
+    outcome: Mapped[str | None] = mapped_column(String(4))  # the answer disputed
     agent: Mapped[str] = mapped_column(String(100))  # username
     reason: Mapped[str] = mapped_column(Text)
     # open | upheld | rejected
@@ -296,6 +313,18 @@ class CallRecord:
     labels: pd.DataFrame | None = None  # (idx, label, probability)
     run_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Weights for the composite of a review carried over to a new rubric version.
+    scoring: ScoringSettings = field(default_factory=ScoringSettings)
+
+
+def display_url(url: str) -> str:
+    """The store URL with any password masked, for printing."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: show nothing of it
+        return "<store>"
 
 
 def sqlite_url(path: Path) -> str:
@@ -311,11 +340,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, file_mode: int = 0o600) -> Engine:
+    """An engine for ``url``. A SQLite file made here is created with ``file_mode`` (its WAL
+    and shared-memory files take the same mode from it) in a folder only its owner enters."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            ensure_dir(Path(path).parent, 0o700)
+            touch_private(path, file_mode)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -338,14 +370,20 @@ class Store:
     """Sessions and the writes the flows need; the review app queries the tables directly."""
 
     def __init__(self, url: str, store_raw_text: bool = False, redact_pii: bool = True,
-                 upgrade: bool = True) -> None:
+                 upgrade: bool = True, file_mode: int = 0o600) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, file_mode)
         self.store_raw_text = store_raw_text
         self.redact_pii = redact_pii
         if upgrade:
             migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, upgrade: bool = True) -> Store:
+        """The configured store: URL, what text is kept, file mode."""
+        return cls(settings.store_url, settings.store.store_raw_text, settings.store.redact_pii,
+                   upgrade=upgrade, file_mode=settings.file_mode)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -371,8 +409,13 @@ class Store:
         return redacted, [s.as_dict() for s in spans]
 
     def _upsert_call(self, session: Session, call: dict[str, Any]) -> None:
-        columns = {c.key for c in Call.__table__.columns} - {"updated_at"}
+        """The call's manifest facts. The recording fields are written only as a verified set
+        (``AUDIO_FIELDS``, from ``pipeline.batch``); otherwise the stored ones stay: a path
+        from a manifest row alone is never kept, so a row cannot point the app at a file."""
+        columns = {c.key for c in Call.__table__.columns} - {"updated_at", *AUDIO_FIELDS}
         values = {k: plain_value(v) for k, v in call.items() if k in columns}
+        if all(call.get(key) for key in AUDIO_FIELDS):
+            values.update({key: str(call[key]) for key in AUDIO_FIELDS})
         existing = session.get(Call, values["call_id"])
         if existing is None:
             session.add(Call(**values, updated_at=utcnow()))
@@ -382,72 +425,102 @@ class Store:
             existing.updated_at = utcnow()
 
     def write_call(self, record: CallRecord) -> int:
-        """Write one scored call in one transaction; returns the inspection id."""
+        """Write one scored call in one transaction; returns the inspection id.
+
+        The same versions again: the inspection is rewritten in place (a reviewed one is left
+        as people judged it). New versions: a new inspection becomes current, and a review of
+        the one it replaces is carried over (``_carry_review``). Nothing people made is ever
+        deleted."""
         call_id = str(record.call["call_id"])
         row = record.inspection
         versions = dict(row.get("model_versions") or {})
         key = version_key(versions)
         with self.session() as session:
-            reviewed = session.scalar(select(Inspection.id).where(
+            same = session.scalars(select(Inspection).where(
                 Inspection.call_id == call_id, Inspection.rubric_id == row["rubric_id"],
                 Inspection.rubric_hash == row["rubric_hash"], Inspection.version_key == key,
-                Inspection.status == "reviewed"))
-            if reviewed is not None:  # people's judgement of these very results stands
-                return reviewed
+                Inspection.status != "failed")).first()
+            if same is not None and same.status == "reviewed":
+                return same.id  # people's judgement of these very results stands
             self._upsert_call(session, record.call)
             session.flush()
-            session.execute(delete(Turn).where(Turn.call_id == call_id))
-            stored_texts = []
-            for turn in record.turns.itertuples(index=False):
-                raw = str(turn.raw_text)
-                text, spans = self._clean(raw)
-                stored_texts.append(text)
-                session.add(Turn(call_id=call_id, idx=int(turn.idx), speaker=str(turn.speaker),
-                                 start=plain_value(turn.start), end=plain_value(turn.end),
-                                 text=text,
-                                 raw_text=raw if self.store_raw_text else None,
-                                 confidence=plain_value(turn.confidence), pii=spans))
-            model_version = versions.get("classifier")
-            if record.labels is not None and model_version and len(record.labels):
-                session.execute(delete(UtteranceLabel).where(
-                    UtteranceLabel.call_id == call_id,
-                    UtteranceLabel.model_version == model_version))
-                session.add_all(UtteranceLabel(call_id=call_id, idx=int(r.idx), label=str(r.label),
-                                               probability=float(r.probability),
-                                               model_version=model_version)
-                                for r in record.labels.itertuples(index=False))
-            session.execute(delete(Inspection).where(
-                Inspection.call_id == call_id,
-                ((Inspection.rubric_id == row["rubric_id"])
-                 & (Inspection.rubric_hash == row["rubric_hash"])
-                 & (Inspection.version_key == key)) | (Inspection.status == "failed")))
-            inspection = Inspection(
-                call_id=call_id, rubric_id=row["rubric_id"],
-                rubric_version=int(row["rubric_version"]), rubric_hash=row["rubric_hash"],
-                model_versions=versions, version_key=key, score=plain_value(row["score"]),
-                fatal=bool(row["fatal"]), composite=plain_value(row["composite"]),
-                composite_basis=row["composite_basis"], risk_score=plain_value(row["risk_score"]),
-                risk_level=row["risk_level"],
-                risk_reasons=self._redact_evidence(row["risk_reasons"]),
-                flags=list(row["flags"]), flagged=bool(row["flags"]),
-                uncertainty=row.get("uncertainty"), metrics=row.get("metrics") or {},
-                started_at=plain_value(record.call.get("started_at")),
-                status=row["status"], failure_reason=row.get("failure_reason"),
-                run_id=record.run_id, created_at=_timestamp(row.get("created_at")))
-            for item in record.items.itertuples(index=False):
-                inspection.items.append(ItemResult(
-                    item_id=item.item_id, section=item.section, outcome=item.outcome,
-                    points=float(item.points), max_points=float(item.max_points),
-                    fatal=bool(item.fatal), evidence=self._redact_evidence(item.evidence),
-                    note=str(item.note)))
-            session.add(inspection)
+            stored_texts = self._write_turns(session, call_id, record.turns)
+            self._write_labels(session, call_id, versions.get("classifier"), record.labels)
+            previous = session.scalars(select(Inspection).where(
+                Inspection.call_id == call_id, Inspection.current.is_(True),
+                Inspection.status != "failed").order_by(Inspection.id.desc())).first()
+            session.execute(delete(Inspection).where(Inspection.call_id == call_id,
+                                                     Inspection.status == "failed"))
+            inspection = same or Inspection(call_id=call_id)
+            self._fill_inspection(inspection, record, versions, key)
+            if same is not None:
+                session.execute(delete(ItemResult).where(ItemResult.inspection_id == same.id))
+                session.expire(same, ["items"])
+            else:
+                session.add(inspection)
             session.flush()
+            session.add_all(self._item_rows(inspection.id, record.items))
+            if same is None and previous is not None and previous.status == "reviewed":
+                session.flush()
+                _carry_review(session, previous, inspection, record)
             session.execute(update(Inspection).where(Inspection.call_id == call_id,
                                                      Inspection.id != inspection.id)
                             .values(current=False))
+            inspection.current = True
             session.execute(delete(CallText).where(CallText.call_id == call_id))
             session.add(CallText(call_id=call_id, grams=search_grams(stored_texts)))
             return inspection.id
+
+    def _write_turns(self, session: Session, call_id: str, turns: pd.DataFrame) -> list[str]:
+        """Replace the call's turns (redacted once each); returns the stored texts."""
+        session.execute(delete(Turn).where(Turn.call_id == call_id))
+        stored_texts = []
+        for turn in turns.itertuples(index=False):
+            raw = str(turn.raw_text)
+            text, spans = self._clean(raw)
+            stored_texts.append(text)
+            session.add(Turn(call_id=call_id, idx=int(turn.idx), speaker=str(turn.speaker),
+                             start=plain_value(turn.start), end=plain_value(turn.end),
+                             text=text, raw_text=raw if self.store_raw_text else None,
+                             confidence=plain_value(turn.confidence), pii=spans))
+        return stored_texts
+
+    @staticmethod
+    def _write_labels(session: Session, call_id: str, model_version: str | None,
+                      labels: pd.DataFrame | None) -> None:
+        if labels is None or not model_version or not len(labels):
+            return
+        session.execute(delete(UtteranceLabel).where(
+            UtteranceLabel.call_id == call_id, UtteranceLabel.model_version == model_version))
+        session.add_all(UtteranceLabel(call_id=call_id, idx=int(r.idx), label=str(r.label),
+                                       probability=float(r.probability),
+                                       model_version=model_version)
+                        for r in labels.itertuples(index=False))
+
+    def _fill_inspection(self, inspection: Inspection, record: CallRecord,
+                         versions: dict[str, str], key: str) -> None:
+        row = record.inspection
+        values = dict(
+            rubric_id=row["rubric_id"], rubric_version=int(row["rubric_version"]),
+            rubric_hash=row["rubric_hash"], model_versions=versions, version_key=key,
+            score=plain_value(row["score"]), fatal=bool(row["fatal"]),
+            composite=plain_value(row["composite"]), composite_basis=row["composite_basis"],
+            risk_score=plain_value(row["risk_score"]), risk_level=row["risk_level"],
+            risk_reasons=self._redact_evidence(row["risk_reasons"]),
+            flags=list(row["flags"]), flagged=bool(row["flags"]),
+            uncertainty=row.get("uncertainty"), metrics=row.get("metrics") or {},
+            started_at=plain_value(record.call.get("started_at")), status=row["status"],
+            failure_reason=row.get("failure_reason"), run_id=record.run_id,
+            created_at=_timestamp(row.get("created_at")), current=True)
+        for name, value in values.items():
+            setattr(inspection, name, value)
+
+    def _item_rows(self, inspection_id: int, items: pd.DataFrame) -> list[ItemResult]:
+        return [ItemResult(inspection_id=inspection_id, item_id=item.item_id,
+                           section=item.section, outcome=item.outcome, points=float(item.points),
+                           max_points=float(item.max_points), fatal=bool(item.fatal),
+                           evidence=self._redact_evidence(item.evidence), note=str(item.note))
+                for item in items.itertuples(index=False)]
 
     def write_failure(self, call: dict[str, Any], reason: str, run_id: str | None = None) -> int:
         """Record that a call could not be scored (replacing an earlier failure, if any)."""
@@ -527,10 +600,21 @@ class Store:
                                         .order_by(Run.started_at.desc()).limit(limit)))
 
     def audit(self, actor: str, action: str, target: str = "",
-              detail: dict[str, Any] | None = None) -> None:
+              detail: dict[str, Any] | None = None) -> int:
+        """Add an audit row; returns its id."""
         with self.session() as session:
-            session.add(AuditEntry(actor=actor, action=action, target=target,
-                                   detail=detail or {}))
+            entry = AuditEntry(actor=actor[:100], action=action, target=target[:300],
+                               detail=detail or {})
+            session.add(entry)
+            session.flush()
+            return entry.id
+
+    def update_audit(self, row_id: int, detail: dict[str, Any]) -> None:
+        """Merge ``detail`` into an audit row (a lock's count of refused logins)."""
+        with self.session() as session:
+            entry = session.get(AuditEntry, row_id)
+            if entry is not None:
+                entry.detail = {**(entry.detail or {}), **detail}
 
     def start_run(self, run_id: str, kind: str, summary: dict[str, Any]) -> None:
         with self.session() as session:
@@ -632,6 +716,28 @@ class Store:
                     "created_at": inspection.created_at,
                 })
         return pd.DataFrame(rows)
+
+
+def _carry_review(session: Session, previous: Inspection, new: Inspection,
+                  record: CallRecord) -> None:
+    """A reviewed call scored with a new rubric or model stays reviewed: each item the new
+    rubric still has takes the reviewers' latest answer on the call (the decisions stay on
+    the inspection they were made on), the rest keep the AI's, and the human score and
+    composite are recomputed, as ``review.decisions`` does for a fresh review."""
+    answers: dict[str, str] = {}
+    for item_id, outcome in session.execute(
+            select(ReviewDecision.item_id, ReviewDecision.human_outcome)
+            .where(ReviewDecision.call_id == new.call_id).order_by(ReviewDecision.id)):
+        answers[item_id] = outcome
+    items = session.scalars(select(ItemResult).where(ItemResult.inspection_id == new.id)).all()
+    score, _ = score_outcomes([(answers.get(i.item_id, i.outcome), i.max_points, i.fatal)
+                               for i in items])
+    new.status = "reviewed"
+    new.reviewed_by, new.reviewed_at = previous.reviewed_by, previous.reviewed_at
+    new.human_risk_level = answers.get("risk") or previous.human_risk_level
+    new.human_score = score
+    new.human_composite, _ = composite(score, record.call.get("customer_rating"),
+                                       record.call.get("nps"), record.scoring)
 
 
 def plain_value(value: Any) -> Any:

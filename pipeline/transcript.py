@@ -7,14 +7,25 @@ turns ordered by start time across both channels; start/end are optional (chat l
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from rich.markup import escape
 
 from pipeline.asr import Transcription, confidence
-from pipeline.errors import TranscriptError
+from pipeline.config import LimitsSettings
+from pipeline.errors import InputLimitError, TranscriptError
 from pipeline.fsutil import write_json
+from pipeline.ids import call_id_problem
 
 
 class TurnDoc(BaseModel):
@@ -22,8 +33,11 @@ class TurnDoc(BaseModel):
 
     speaker: Literal["agent", "customer", "unknown"]
     text: str
-    start: float | None = Field(None, ge=0)
-    end: float | None = Field(None, ge=0)
+    # Finite numbers only: json.loads accepts NaN and Infinity, which no time or score may be.
+    start: float | None = Field(None, ge=0, allow_inf_nan=False)
+    end: float | None = Field(None, ge=0, allow_inf_nan=False)
+    channel: int | None = Field(None, ge=0)
+    confidence: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _ordered(self) -> TurnDoc:
@@ -35,9 +49,17 @@ class TurnDoc(BaseModel):
 class TranscriptDoc(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    call_id: str = Field(min_length=1)
-    language: str = Field(min_length=2)
+    call_id: str
+    language: str = Field(min_length=2, max_length=64)
     turns: list[TurnDoc]
+
+    @field_validator("call_id")
+    @classmethod
+    def _safe_id(cls, value: str) -> str:
+        problem = call_id_problem(value)
+        if problem is not None:
+            raise ValueError(f"call id {problem}")
+        return value
 
 
 def from_transcription(result: Transcription) -> dict[str, Any]:
@@ -84,23 +106,83 @@ def validate(document: Any, source: str = "transcript") -> dict[str, Any]:
     try:
         TranscriptDoc.model_validate(document)
     except ValidationError as exc:
+        errors = exc.errors()
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+            for err in errors[:_SHOWN_PROBLEMS]
         )
-        raise TranscriptError(f"{source}: {problems}") from exc
+        more = len(errors) - _SHOWN_PROBLEMS
+        raise TranscriptError(f"{source}: {problems}" + (f"; and {more} more" if more > 0 else "")
+                              ) from exc
     return document
 
 
-def load(path: str | Path) -> dict[str, Any]:
+_SHOWN_PROBLEMS = 5  # a file with 10,000 bad turns gets a readable message
+
+
+def load(path: str | Path, *, max_bytes: int | None = None) -> dict[str, Any]:
+    """Read and validate a transcript file; files over ``max_bytes`` (default
+    ``limits.max_transcript_bytes``) are refused before they are read."""
+    limit = LimitsSettings().max_transcript_bytes if max_bytes is None else max_bytes
     try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        document = json.loads(_read_bounded(Path(path), limit).decode("utf-8"))
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are both
         raise TranscriptError(f"{path}: cannot read transcript JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise TranscriptError(f"{path}: cannot read transcript JSON (nested too deeply)") from exc
+    except MemoryError as exc:
+        raise TranscriptError(f"{path}: cannot read transcript JSON (out of memory)") from exc
     return validate(document, str(path))
+
+
+def _read_bounded(path: Path, limit: int) -> bytes:
+    """The file's bytes; InputLimitError past ``limit`` (checked before reading, and while
+    reading in case the file grows)."""
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise TranscriptError(f"{path}: not a regular file")
+    size = path.stat().st_size
+    if size > limit:
+        raise InputLimitError(f"{path}: transcript is {size} bytes (limit {limit}; "
+                              "limits.max_transcript_bytes)")
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputLimitError(f"{path}: transcript is over {limit} bytes "
+                              "(limits.max_transcript_bytes)")
+    return data
+
+
+def check_limits(document: dict[str, Any], limits: LimitsSettings, source: str = "") -> None:
+    """InputLimitError (reason too_long) when a call has more turns or text than the limits
+    allow: classification and rubric matching cost grows with both."""
+    where = f"{source}: " if source else ""
+    turns = document.get("turns") or []
+    if len(turns) > limits.max_turns:
+        raise InputLimitError(f"{where}{len(turns)} turns (limit {limits.max_turns}; "
+                              "limits.max_turns)")
+    total = 0
+    for number, turn in enumerate(turns):
+        length = len(str(turn.get("text", "")))
+        if length > limits.max_turn_chars:
+            raise InputLimitError(f"{where}turn {number} has {length} characters (limit "
+                                  f"{limits.max_turn_chars}; limits.max_turn_chars)")
+        total += length
+    if total > limits.max_chars:
+        raise InputLimitError(f"{where}{total} characters of text (limit {limits.max_chars}; "
+                              "limits.max_chars)")
 
 
 def save(path: str | Path, document: dict[str, Any]) -> None:
     write_json(path, validate(document))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: object) -> str:
+    """User-derived text made safe to print through Rich: markup escaped, and terminal control
+    characters (ANSI escapes, bidi overrides) replaced, so the text is shown as written."""
+    return escape(_CONTROL.sub("\ufffd", str(text)))
 
 
 def format_time(seconds: float | None) -> str:

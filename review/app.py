@@ -7,10 +7,10 @@ carries the session's CSRF token; every view of a call and every decision is aud
 
 from __future__ import annotations
 
-import mimetypes
+import contextlib
+import logging
 import os
 import secrets
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -23,6 +23,9 @@ from sqlalchemy import select
 from starlette.middleware.sessions import SessionMiddleware
 
 from pipeline.config import Settings, centre_timezone, get_settings
+from pipeline.errors import ConfigError
+from pipeline.fsutil import ensure_dir
+from pipeline.recordings import servable
 from pipeline.store import Appeal, AuditEntry, Store
 from review import analytics, charts
 from review.auth import (
@@ -30,6 +33,7 @@ from review.auth import (
     Viewer,
     csrf_ok,
     csrf_token,
+    end_sessions,
     find_user,
     load_viewer,
     verify_password,
@@ -44,14 +48,17 @@ from review.decisions import (
 from review.format import FILTERS
 from review.queries import (
     FLAG_REASONS,
+    CallView,
     QueueFilters,
     open_appeals,
+    parse_day,
     queue,
     scope_options,
     visible_call,
 )
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
@@ -67,24 +74,33 @@ class NotSignedIn(Exception):
 
 
 def session_secret(settings: Settings) -> str:
-    """The configured key, else one made once and kept in the home directory (mode 600)."""
-    if settings.review.secret_key:
-        return settings.review.secret_key
-    path = settings.home / "review-secret"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """The configured key, else one made once and kept in ``<home>/secrets`` (a 700 folder,
+    a 600 file), which the audio route refuses to serve from whatever the roots say."""
+    if settings.review.secret_key is not None:
+        return settings.review.secret_key.get_secret_value()
+    folder = ensure_dir(settings.secrets_dir, 0o700)
+    path = folder / "review-secret"
+    legacy = settings.home / "review-secret"  # where earlier versions kept it
+    if legacy.is_file() and not path.exists():
+        os.replace(legacy, path)
+    with contextlib.suppress(FileExistsError):  # another process may make it first
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    os.chmod(path, 0o600)  # a key moved from the legacy place keeps no looser mode
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise ConfigError(f"{path}: the review signing key is missing or too short")
+    return key
 
 
 def current_viewer(request: Request) -> Viewer:
-    """The signed-in, active user (checked on every request: disabling takes effect at once)."""
+    """The signed-in, active user whose session is still valid (checked on every request:
+    logout, a password change, disabling or enabling ends every session at once)."""
     with request.app.state.store.session() as session:
-        viewer = load_viewer(session, request.session.get("uid"))
+        viewer = load_viewer(session, request.session.get("uid"), request.session.get("sv"))
     if viewer is None:
-        request.session.pop("uid", None)
+        request.session.clear()
         raise NotSignedIn
     return viewer
 
@@ -104,26 +120,29 @@ Reviewing = Annotated[Viewer, Depends(reviewer)]
 def create_app(settings: Settings | None = None, store: Store | None = None,
                host: str | None = None) -> FastAPI:
     settings = settings or get_settings()
-    store = store or Store(settings.store_url, settings.store.store_raw_text,
-                           settings.store.redact_pii)
+    store = store or Store.from_settings(settings)
     config = settings.review
     secure = config.cookie_secure
     if secure is None:
         secure = (host or config.host) not in LOOPBACK
     app = FastAPI(title="callqa review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings, app.state.store = settings, store
-    app.state.limiter = LoginLimiter(config.login_attempts, config.login_window_s)
+    app.state.limiter = LoginLimiter(config.login_attempts, config.login_window_s,
+                                     config.login_attempts_address_factor)
     app.add_middleware(SessionMiddleware, secret_key=session_secret(settings),
                        session_cookie="callqa_session", same_site="lax", https_only=secure,
                        max_age=int(config.session_hours * 3600))
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        return _secured(await call_next(request))
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, error: Exception) -> Response:
+        # Answered by Starlette's outermost middleware, past ours: the headers go on here.
+        log.exception("%s %s failed", request.method, request.url.path, exc_info=error)
+        return _secured(HTMLResponse("<h1>Something went wrong</h1><p>The error was logged."
+                                     "</p>", status_code=500))
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
@@ -159,7 +178,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         limiter: LoginLimiter = app.state.limiter
         wait = limiter.retry_after(address, username)
         if wait:
-            store.audit(username or "?", "login_blocked", address)
+            attempts, row = limiter.blocked_attempt(address, username)
+            if row is None:
+                limiter.set_audit_row(address, username, store.audit(
+                    username or "?", "login_blocked", address, {"attempts": 1}))
+            elif attempts % 10 == 0:  # one row per lock, its count kept roughly current
+                store.update_audit(row, {"attempts": attempts})
             response = page(request, "login.html", None, 429, next=_safe_next(form.get("next")),
                             error=f"Too many failed attempts; try again in {wait} s.")
             response.headers["Retry-After"] = str(wait)
@@ -168,6 +192,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
             user = find_user(session, username)
             valid = verify_password(user.password_hash if user else None, password)
             user_id = user.id if user is not None and user.active and valid else None
+            version = user.session_version if user is not None else 0
         if user_id is None:
             limiter.failed(address, username)
             store.audit(username or "?", "login_failed", address)
@@ -175,7 +200,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                         error="Wrong user name or password.")
         limiter.succeeded(username)
         request.session.clear()  # a fresh session (and CSRF token) on every sign-in
-        request.session["uid"] = user_id
+        request.session["uid"], request.session["sv"] = user_id, version
         csrf_token(request.session)
         store.audit(username, "login", address)
         return RedirectResponse(_safe_next(form.get("next")), status_code=303)
@@ -183,6 +208,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     @app.post("/logout")
     async def logout(request: Request, viewer: Signed) -> Response:
         await checked_form(request)
+        end_sessions(store, viewer.id)  # a copy of this cookie elsewhere opens nothing either
         store.audit(viewer.username, "logout")
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
@@ -221,19 +247,23 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                 raise HTTPException(404, "no such call")
             answers = latest_answers(view)
         store.audit(viewer.username, "view_call", call_id)
-        has_audio = bool(view.call.audio_path) and Path(view.call.audio_path).is_file()
         return page(request, "call.html", viewer, view=view, answers=answers,
-                    has_audio=has_audio, outcomes=OUTCOMES, risk_levels=RISK_LEVELS,
-                    message=request.query_params.get("done"))
+                    has_audio=recording(view) is not None, outcomes=OUTCOMES,
+                    risk_levels=RISK_LEVELS, message=request.query_params.get("done"))
+
+    def recording(view: CallView) -> tuple[Path, str] | None:
+        call = view.call
+        return servable(call.audio_path, call.audio_sha256, call.audio_root,
+                        settings.store.audio_roots, forbidden=[settings.secrets_dir])
 
     @app.get("/calls/{call_id}/audio")
     def call_audio(call_id: str, viewer: Signed) -> Response:
         with store.session() as session:
             view = visible_call(session, viewer, call_id)
-        if view is None or not view.call.audio_path or not Path(view.call.audio_path).is_file():
+        found = recording(view) if view is not None else None
+        if found is None:  # not verified audio of this call inside its root: nothing to say
             raise HTTPException(404, "no audio")
-        path = Path(view.call.audio_path)
-        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        path, media = found
         return FileResponse(path, media_type=media)  # answers Range requests with 206
 
     @app.post("/calls/{call_id}/decision")
@@ -270,10 +300,13 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
             view = visible_call(session, viewer, call_id)
             if view is None or view.inspection is None:
                 raise HTTPException(404, "no such call")
-            if form.get("item") not in {i.item_id for i in view.items} or not reason:
+            items = {i.item_id: i for i in view.items}
+            if form.get("item") not in items or not reason:
                 raise HTTPException(400, "choose an item and give a reason")
+            disputed = latest_answers(view).get(form["item"], items[form["item"]].outcome)
             session.add(Appeal(inspection_id=view.inspection.id, call_id=call_id,
-                               item_id=form["item"], agent=viewer.username, reason=reason))
+                               item_id=form["item"], outcome=disputed, agent=viewer.username,
+                               reason=reason))
         store.audit(viewer.username, "appeal", call_id, {"item": form["item"], "reason": reason})
         return RedirectResponse(f"/calls/{quote(call_id)}?done=appeal", status_code=303)
 
@@ -294,19 +327,24 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                 raise HTTPException(404, "no such appeal")
             if found.status != "open":
                 raise HTTPException(409, "this appeal is already resolved")
-            uphold = form.get("verdict") == "uphold"
-            resolve_appeal(session, view, found, viewer.username, uphold,
-                           form.get("note", "")[:2000], settings.scoring)
+            if form.get("verdict") not in ("uphold", "reject"):
+                raise HTTPException(400, "the verdict is uphold or reject")
+            uphold = form["verdict"] == "uphold"
+            effect = resolve_appeal(session, view, found, viewer.username, uphold,
+                                    form.get("note", "")[:2000], settings.scoring)
             call_id = found.call_id
         store.audit(viewer.username, "appeal_upheld" if uphold else "appeal_rejected", call_id,
-                    {"appeal": appeal_id})
+                    {"appeal": appeal_id, "effect": effect})
         return RedirectResponse(f"/calls/{quote(call_id)}?done=appeal-resolved", status_code=303)
 
     # -- dashboard and audit ------------------------------------------------------------------
 
     @app.get("/dashboard", response_class=HTMLResponse)
     def dashboard(request: Request, viewer: Reviewing) -> HTMLResponse:
-        day = _parse_day(request.query_params.get("date"))
+        try:
+            day = parse_day(request.query_params.get("date"))
+        except ValueError as error:
+            raise HTTPException(400, str(error)) from error
         with store.session() as session:
             data = analytics.day_summary(session, viewer, day, centre_timezone(settings))
         return page(request, "dashboard.html", viewer, data=data,
@@ -331,8 +369,8 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _parse_day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+def _secured(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

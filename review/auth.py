@@ -12,10 +12,10 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, false, select, true, update
 from sqlalchemy.orm import Session
 
-from pipeline.store import Call, User
+from pipeline.store import Call, Store, User
 
 ROLES = ("qa_admin", "supervisor", "agent")
 _hasher = PasswordHasher()  # argon2id, the library's memory-hard defaults
@@ -59,15 +59,24 @@ class Viewer:
         return Call.agent_id == self.agent_id if self.agent_id else false()
 
 
-def load_viewer(session: Session, user_id: Any) -> Viewer | None:
-    """The active user behind a session's user id, with their teams."""
-    if not isinstance(user_id, int):
+def load_viewer(session: Session, user_id: Any, version: Any) -> Viewer | None:
+    """The active user behind a session's user id and session version, with their teams. A
+    cookie from before the user's last logout, password change, disable or enable carries an
+    older version and opens nothing."""
+    if not isinstance(user_id, int) or not isinstance(version, int):
         return None
     user = session.get(User, user_id)
-    if user is None or not user.active:
+    if user is None or not user.active or user.session_version != version:
         return None
     return Viewer(user.id, user.username, user.role, user.agent_id,
                   frozenset(t.team for t in user.teams))
+
+
+def end_sessions(store: Store, user_id: int) -> None:
+    """Void every session cookie this user holds (their session version moves on)."""
+    with store.session() as session:
+        session.execute(update(User).where(User.id == user_id)
+                        .values(session_version=User.session_version + 1))
 
 
 def find_user(session: Session, username: str) -> User | None:
@@ -87,13 +96,20 @@ def csrf_ok(session_data: dict[str, Any], token: str | None) -> bool:
 
 
 class LoginLimiter:
-    """Failed logins per client address and per user name in a sliding window; either over
-    the limit blocks the next attempt until the oldest failure leaves the window."""
+    """Failed logins in a sliding window, per user name (``attempts`` lock that name) and per
+    client address (only ``attempts × address_factor`` lock an address: a whole office may
+    sign in from one NAT address, and one person's typos must not lock the others out). A
+    lock lasts until the oldest failure leaves the window.
 
-    def __init__(self, attempts: int, window_s: float) -> None:
+    Blocked attempts of one lock are counted here, so the audit log gets one row per lock
+    (updated with the count) rather than a row per attempt."""
+
+    def __init__(self, attempts: int, window_s: float, address_factor: int = 10) -> None:
         self.attempts = attempts
+        self.address_attempts = attempts * address_factor
         self.window_s = window_s
         self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._blocked: dict[tuple[str, str], list[int]] = {}  # → [attempts, audit row id]
         self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> deque[float]:
@@ -107,10 +123,26 @@ class LoginLimiter:
         now = time.monotonic()
         with self._lock:
             waits = [failures[0] + self.window_s - now
-                     for failures in (self._recent(f"ip:{address}", now),
-                                      self._recent(f"user:{username.lower()}", now))
-                     if len(failures) >= self.attempts]
+                     for failures, limit in (
+                         (self._recent(f"ip:{address}", now), self.address_attempts),
+                         (self._recent(f"user:{username.lower()}", now), self.attempts))
+                     if len(failures) >= limit]
+            if not waits:
+                self._blocked.pop((address, username.lower()), None)  # that lock is over
         return int(max(waits) + 1) if waits else 0
+
+    def blocked_attempt(self, address: str, username: str) -> tuple[int, int | None]:
+        """Count one refused attempt of the current lock: (attempts so far, the lock's audit
+        row id, None until the caller records it with ``set_audit_row``)."""
+        with self._lock:
+            entry = self._blocked.setdefault((address, username.lower()), [0, 0])
+            entry[0] += 1
+            return entry[0], entry[1] or None
+
+    def set_audit_row(self, address: str, username: str, row_id: int) -> None:
+        with self._lock:
+            if (address, username.lower()) in self._blocked:
+                self._blocked[(address, username.lower())][1] = row_id
 
     def failed(self, address: str, username: str) -> None:
         now = time.monotonic()

@@ -88,30 +88,37 @@ def _rescore(view: CallView, outcomes: dict[str, str], scoring: ScoringSettings)
 
 
 def resolve_appeal(session: Session, view: CallView, appeal: Appeal, resolver: str,
-                   uphold: bool, note: str, scoring: ScoringSettings) -> None:
-    """Uphold (the item's result flips, the score is recomputed) or reject an appeal."""
+                   uphold: bool, note: str, scoring: ScoringSettings) -> str:
+    """Uphold or reject an appeal; returns what it did to the score. Upholding sets the item
+    on the call's current inspection to the opposite of the answer the agent disputed and
+    recomputes the score; when the call has been scored since with a rubric that no longer
+    has the item, the appeal is resolved and the score stays as it is."""
     appeal.status = "upheld" if uphold else "rejected"
     appeal.resolver = resolver
     appeal.resolution = note
     appeal.resolved_at = utcnow()
-    if not uphold or view.inspection is None:
-        return
     items = {item.item_id: item for item in view.items}
+    if not uphold:
+        return "rejected: score unchanged"
+    if view.inspection is None or appeal.item_id not in items:
+        return "item not in the current rubric: score unchanged"
+    item = items[appeal.item_id]
     answers = {k: v for k, v in latest_answers(view).items() if k in items}
-    current = answers.get(appeal.item_id, items[appeal.item_id].outcome)
-    flipped = {"pass": "fail", "fail": "pass"}.get(current, current)
+    disputed = appeal.outcome or answers.get(appeal.item_id, item.outcome)
+    flipped = {"pass": "fail", "fail": "pass"}.get(disputed, disputed)
     session.add(ReviewDecision(inspection_id=view.inspection.id, call_id=view.call.call_id,
                                reviewer=resolver, item_id=appeal.item_id,
-                               ai_outcome=items[appeal.item_id].outcome, human_outcome=flipped,
+                               ai_outcome=item.outcome, human_outcome=flipped,
                                comment=f"appeal {appeal.id} upheld: {note}"))
     answers[appeal.item_id] = flipped
-    outcomes = {item_id: answers.get(item_id, item.outcome) for item_id, item in items.items()}
+    outcomes = {item_id: answers.get(item_id, i.outcome) for item_id, i in items.items()}
     _rescore(view, outcomes, scoring)
     if view.inspection.status != "reviewed":
         view.inspection.status = "reviewed"
         view.inspection.human_risk_level = view.inspection.risk_level
     view.inspection.reviewed_by = resolver
     view.inspection.reviewed_at = utcnow()
+    return f"{appeal.item_id}: {disputed} → {flipped}"
 
 
 def taught_labels(rubric_id: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 
@@ -10,7 +11,10 @@ def when(value: datetime | None) -> str:
 
 
 def num(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+    """A number, or a dash for none (missing, undefined, NaN: an empty day has no mean)."""
+    if not isinstance(value, int | float) or math.isnan(value):
+        return "–"
+    return f"{value:.{digits}f}"
 
 
 def clock(seconds: float | None) -> str:

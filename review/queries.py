@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -26,12 +27,32 @@ from review.auth import Viewer
 FLAG_REASONS = ("fatal", "low_score", "high_risk", "low_asr_confidence", "calibration_sample")
 RISK_LEVELS = ("low", "medium", "high")
 COUNT_CAP = 2_000  # "more than 2,000 calls": narrow the filters rather than page on
+# Days a filter or the dashboard may ask for: beyond them day arithmetic overflows.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 SORTS = {
     "time": Inspection.started_at,  # the call's start, indexed with ``current``
     "score": func.coalesce(Inspection.human_score, Inspection.score),
     "risk": Inspection.risk_score,
     "uncertainty": Inspection.uncertainty,
 }
+
+
+def parse_day(value: str | None) -> date | None:
+    """A YYYY-MM-DD day between FIRST_DAY and LAST_DAY (None when empty); ValueError else."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"not a day (YYYY-MM-DD): {value[:20]!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"days run from {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
+def _printable(text: str) -> str:
+    """Without control characters (NUL and the like never reach a query)."""
+    return "".join(ch for ch in text if ch.isprintable())
 
 
 @dataclass
@@ -57,30 +78,32 @@ class QueueFilters:
     def parse(cls, params: dict[str, str], default_sort: str = "time") -> QueueFilters:
         def day(key: str) -> date | None:
             try:
-                return date.fromisoformat(params[key]) if params.get(key) else None
+                return parse_day(params.get(key))
             except ValueError:
                 return None
 
         def number(key: str) -> float | None:
             try:
-                return float(params[key]) if params.get(key) else None
+                value = float(params[key]) if params.get(key) else None
             except ValueError:
                 return None
+            return value if value is None or math.isfinite(value) else None
 
         sort = params.get("sort") or default_sort
         try:
-            page = max(1, int(params.get("page") or 1))
+            page = min(max(1, int(params.get("page") or 1)), COUNT_CAP)
         except ValueError:
             page = 1
         return cls(
-            date_from=day("from"), date_to=day("to"), team=params.get("team") or None,
-            agent=params.get("agent") or None,
+            date_from=day("from"), date_to=day("to"),
+            team=_printable(params.get("team") or "")[:100] or None,
+            agent=_printable(params.get("agent") or "")[:100] or None,
             flag=params.get("flag") if params.get("flag") in FLAG_REASONS else None,
             score_min=number("score_min"), score_max=number("score_max"),
             risk=params.get("risk") if params.get("risk") in RISK_LEVELS else None,
             reviewed=params.get("reviewed") if params.get("reviewed") in ("yes", "all") else "no",
             flagged_only=params.get("flagged", "1") != "0",
-            q=(params.get("q") or "").strip()[:200],
+            q=_printable(params.get("q") or "").strip()[:200],
             sort=sort if sort in SORTS else "time",
             descending=params.get("order", "desc") != "asc", page=page)
 
@@ -222,12 +245,17 @@ def scope_options(session: Session, viewer: Viewer) -> dict[str, list[str]]:
 
 @dataclass
 class CallView:
+    """One call as its page shows it: the current inspection, and every review decision and
+    appeal the call has had, on this inspection or an earlier version of it."""
+
     call: Call
     inspection: Inspection | None
     items: list[ItemResult]
     turns: list[Turn]
-    decisions: list[ReviewDecision]
-    appeals: list[Appeal]
+    decisions: list[ReviewDecision]  # the call's, oldest first
+    appeals: list[Appeal]  # the call's, oldest first
+    # inspection id → "rubric v2 · 1a2b3c4d" for decisions and appeals on earlier versions
+    versions: dict[int, str] = field(default_factory=dict)
 
 
 def visible_call(session: Session, viewer: Viewer, call_id: str) -> CallView | None:
@@ -240,14 +268,17 @@ def visible_call(session: Session, viewer: Viewer, call_id: str) -> CallView | N
         Inspection.call_id == call_id, Inspection.current.is_(True))
         .order_by(Inspection.id.desc())).first()
     turns = session.scalars(select(Turn).where(Turn.call_id == call_id).order_by(Turn.idx)).all()
-    items, decisions, appeals = [], [], []
-    if inspection is not None:
-        items = list(inspection.items)
-        decisions = session.scalars(select(ReviewDecision).where(
-            ReviewDecision.inspection_id == inspection.id).order_by(ReviewDecision.id)).all()
-        appeals = session.scalars(select(Appeal).where(
-            Appeal.inspection_id == inspection.id).order_by(Appeal.id)).all()
-    return CallView(call, inspection, items, list(turns), list(decisions), list(appeals))
+    decisions = session.scalars(select(ReviewDecision).where(
+        ReviewDecision.call_id == call_id).order_by(ReviewDecision.id)).all()
+    appeals = session.scalars(select(Appeal).where(
+        Appeal.call_id == call_id).order_by(Appeal.id)).all()
+    current = inspection.id if inspection is not None else None
+    earlier = {row.inspection_id for row in [*decisions, *appeals]} - {current}
+    versions = {i.id: f"rubric v{i.rubric_version} · {i.rubric_hash[:8]}"
+                for i in session.scalars(select(Inspection).where(Inspection.id.in_(earlier)))}
+    items = list(inspection.items) if inspection is not None else []
+    return CallView(call, inspection, items, list(turns), list(decisions), list(appeals),
+                    versions)
 
 
 def open_appeals(session: Session, viewer: Viewer) -> list[tuple[Appeal, Call]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pipeline.config import Settings, centre_timezone
-from pipeline.fsutil import atomic_open
+from pipeline.fsutil import atomic_open, ensure_dir
 from pipeline.store import Store
 from review import analytics, charts
 from review.auth import Viewer
@@ -34,10 +34,11 @@ def render_report(store: Store, settings: Settings, day: date | None) -> tuple[s
 
 
 def write_report(store: Store, settings: Settings, day: date | None, out_dir: Path) -> Path:
+    """The report as ``out_dir/callqa-report-DAY.html``: it names agents and customers, so it
+    is owner-only unless ``file_mode`` is set to share it."""
     html, covered = render_report(store, settings, day)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(out_dir, settings.dir_mode)
     path = out_dir / f"callqa-report-{covered or 'empty'}.html"
-    with atomic_open(path, "w") as handle:
+    with atomic_open(path, "w", file_mode=settings.file_mode) as handle:
         handle.write(html)
-    path.chmod(0o644)  # a report is for sharing
     return path

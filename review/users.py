@@ -34,7 +34,7 @@ def add_user(store: Store, username: str, password: str, role: str,
         if find_user(session, username) is not None:
             raise CallqaError(f"user {username!r} exists")
         user = User(username=username, password_hash=hash_password(password), role=role,
-                    agent_id=agent_id, active=True)
+                    agent_id=agent_id, active=True, session_version=0)
         session.add(user)
         session.flush()
         _assign(session, user, teams or [])
@@ -50,7 +50,9 @@ def set_teams(store: Store, username: str, teams: list[str]) -> None:
 
 def set_active(store: Store, username: str, active: bool) -> None:
     with store.session() as session:
-        _existing(session, username).active = active
+        user = _existing(session, username)
+        user.active = active
+        user.session_version += 1  # either way, sessions from before are over
     store.audit("cli", "user_enable" if active else "user_disable", username)
 
 
@@ -58,7 +60,9 @@ def set_password(store: Store, username: str, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise CallqaError(f"passwords need at least {MIN_PASSWORD} characters")
     with store.session() as session:
-        _existing(session, username).password_hash = hash_password(password)
+        user = _existing(session, username)
+        user.password_hash = hash_password(password)
+        user.session_version += 1  # a stolen cookie dies with the old password
     store.audit("cli", "user_password", username)
 
 

@@ -61,3 +61,30 @@ def transcriber(model_home: Path, tmp_path_factory: pytest.TempPathFactory):
     (model_home / "models").mkdir(exist_ok=True)
     (home / "models").symlink_to(model_home / "models", target_is_directory=True)
     return Transcriber(Settings(home=home))
+
+
+@pytest.fixture
+def app_store(settings: Settings):
+    """(settings, a store with four scored demo calls, two teams and one account per role)."""
+    from review_fixtures import build_store
+
+    return settings, build_store(settings)
+
+
+@pytest.fixture
+def client_for(app_store):
+    """``client_for("sup1")``: a test client of the review app signed in as that user
+    (``client_for()``: signed out)."""
+    from fastapi.testclient import TestClient
+    from review_fixtures import sign_in
+
+    from review.app import create_app
+
+    settings, store = app_store
+    app = create_app(settings, store)
+
+    def make(username: str | None = None) -> TestClient:
+        client = TestClient(app)
+        return sign_in(client, username) if username else client
+
+    return make

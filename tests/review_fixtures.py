@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from pipeline.batch import inspect_call
 from pipeline.config import Settings
 from pipeline.scorecard import Scorer
-from pipeline.store import Store
+from pipeline.store import AuditEntry, CallRecord, Store
 from review.users import add_user
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -34,20 +35,28 @@ USERS = {  # user → (role, teams, agent id)
 }
 
 
+def demo_record(scorer: Scorer, call_id: str) -> CallRecord:
+    """One of CALLS scored by ``scorer`` from its demo transcript, with its recording."""
+    n = list(CALLS).index(call_id)
+    team, agent = CALLS[call_id]
+    document = json.loads((EXAMPLES / "calls" / f"{call_id}.json").read_text())
+    document["call_id"] = call_id
+    call = {"call_id": call_id, "audio_path": str(EXAMPLES / "calls" / f"{call_id}.ogg"),
+            "transcript_path": None, "layout": "stereo_agent_left", "language": "zh",
+            "agent_id": agent, "team": team, "queue": "complaints",
+            "started_at": datetime(2026, 11, 20, 9 + n, 0, tzinfo=UTC),
+            "customer_id": f"C{n}", "order_id": None, "customer_rating": 4.0, "nps": 8.0,
+            "audio_root": str(EXAMPLES / "calls")}
+    record = inspect_call(scorer, call, document, {"asr": "test"})
+    record.inspection["flags"] = record.inspection["flags"] or ["calibration_sample"]
+    return record
+
+
 def build_store(settings: Settings) -> Store:
     store = Store(settings.store_url)
     scorer = Scorer(settings)
-    for n, (call_id, (team, agent)) in enumerate(CALLS.items()):
-        document = json.loads((EXAMPLES / "calls" / f"{call_id}.json").read_text())
-        document["call_id"] = call_id
-        call = {"call_id": call_id, "audio_path": str(EXAMPLES / "calls" / f"{call_id}.ogg"),
-                "transcript_path": None, "layout": "stereo_agent_left", "language": "zh",
-                "agent_id": agent, "team": team, "queue": "complaints",
-                "started_at": datetime(2026, 11, 20, 9 + n, 0, tzinfo=UTC),
-                "customer_id": f"C{n}", "order_id": None, "customer_rating": 4.0, "nps": 8.0}
-        record = inspect_call(scorer, call, document, {"asr": "test"})
-        record.inspection["flags"] = record.inspection["flags"] or ["calibration_sample"]
-        store.write_call(record)
+    for call_id in CALLS:
+        store.write_call(demo_record(scorer, call_id))
     for username, (role, teams, agent) in USERS.items():
         add_user(store, username, PASSWORD, role, teams, agent)
     return store
@@ -66,3 +75,8 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Test
                            follow_redirects=False)
     assert response.status_code == 303, response.text
     return client
+
+
+def audit_rows(store: Store, action: str) -> list[AuditEntry]:
+    with store.session() as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))

@@ -15,6 +15,7 @@ from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import func, select
 
 from flows.nightly import dask_runner, nightly
+from flows.workers import settings_payload
 from pipeline.config import Settings
 from pipeline.store import Inspection, Store
 
@@ -55,7 +56,7 @@ def test_nightly_scores_flags_and_reports_bad_rows_and_bad_audio(settings: Setti
         handle.write(f"broken,,{corrupt},zh,A1,t1,2026-11-20T11:00:00+08:00,C9\n")
         handle.write(f"french,{EXAMPLES / 'scripts' / 'zh-model-call.json'},,fr,A1,t1,,\n")
         handle.write("no-source,,,zh,A1,t1,,\n")
-    summary = nightly(manifest=str(manifest), settings_json=settings.model_dump_json())
+    summary = nightly(manifest=str(manifest), settings_json=settings_payload(settings))
     assert summary["scored"] == 3 and summary["failed"] == 1
     assert list(summary["failed_by_reason"]) == ["audio:corrupt"]
     assert summary["flags_by_reason"]["fatal"] == 1 and summary["flags_by_reason"]["high_risk"] == 1
@@ -69,17 +70,17 @@ def test_nightly_scores_flags_and_reports_bad_rows_and_bad_audio(settings: Setti
     assert rows == [("broken", "failed"), ("zh-forbidden-phrase", "scored"),
                     ("zh-malicious-complaint", "scored"), ("zh-model-call", "scored")]
 
-    again = nightly(manifest=str(manifest), settings_json=settings.model_dump_json())
+    again = nightly(manifest=str(manifest), settings_json=settings_payload(settings))
     assert again["scored"] == 0 and again["skipped_already_scored"] == 3
     rescored = nightly(manifest=str(manifest), rescore=True,
-                       settings_json=settings.model_dump_json())
+                       settings_json=settings_payload(settings))
     assert rescored["scored"] == 3 and inspections(settings) == rows
 
 
 def test_dask_local_cluster_with_two_workers(settings: Settings, tmp_path: Path) -> None:
     manifest = write_manifest(tmp_path, ["zh-model-call", "zh-dead-air", "en-model-call"])
     flow = nightly.with_options(task_runner=dask_runner(None, 2))
-    summary = flow(manifest=str(manifest), settings_json=settings.model_dump_json())
+    summary = flow(manifest=str(manifest), settings_json=settings_payload(settings))
     assert summary["scored"] == 3 and summary["failed"] == 0
     assert len(inspections(settings)) == 3
 

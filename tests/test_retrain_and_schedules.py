@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from flows.retrain import retrain
 from flows.schedules import deployments, scheduled_nightly
+from flows.workers import settings_payload
 from pipeline.config import ScheduleSettings, Settings
 from pipeline.registry import Registry
 from pipeline.store import Inspection, Run, Store
@@ -51,7 +52,7 @@ def tfidf_settings(settings: Settings) -> Settings:
 
 def test_retrain_trains_only_on_news_records_runs_and_promotes(tfidf_settings: Settings,
                                                                tmp_path: Path) -> None:
-    payload = tfidf_settings.model_dump_json()
+    payload = settings_payload(tfidf_settings)
     no_public_data = str(tmp_path / "no-public-data")
     store = Store(tfidf_settings.store_url)
     with prefect_test_harness(server_startup_timeout=120):

@@ -7,47 +7,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
-from review_fixtures import PASSWORD, build_store, csrf_from, sign_in
+from review_fixtures import PASSWORD, audit_rows, csrf_from
 from sqlalchemy import select
 
-from pipeline.config import Settings
 from pipeline.scoring import score_outcomes
 from pipeline.store import (
     Appeal,
-    AuditEntry,
     Inspection,
     LabeledSample,
     ReviewDecision,
-    Store,
 )
-from review.app import create_app
 from review.report import write_report
 
 T1_CALL, T1_OTHER, T2_CALL = "zh-malicious-complaint", "zh-forbidden-phrase", "zh-model-call"
-
-
-@pytest.fixture
-def app_store(settings: Settings) -> tuple[Settings, Store]:
-    return settings, build_store(settings)
-
-
-@pytest.fixture
-def client_for(app_store: tuple[Settings, Store]):
-    settings, store = app_store
-    app = create_app(settings, store)
-
-    def make(username: str | None = None) -> TestClient:
-        client = TestClient(app)
-        return sign_in(client, username) if username else client
-
-    return make
-
-
-def audit_rows(store: Store, action: str) -> list[AuditEntry]:
-    with store.session() as session:
-        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
 
 
 # route → expected status per role; "—" is the anonymous visitor (sent to the login page).
