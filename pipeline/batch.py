@@ -28,6 +28,7 @@ import pandas as pd
 
 from pipeline.config import Settings
 from pipeline.errors import AudioError, CallqaError, TranscriptError
+from pipeline.ids import call_id_problem
 from pipeline.manifest import CallJob, ManifestProblem, read_manifest
 from pipeline.recordings import recording_fields
 from pipeline.scorecard import Scorer
@@ -39,10 +40,21 @@ CALL_COLUMNS = ("call_id", "audio_path", "transcript_path", "layout", "language"
                 "nps", "audio_root")
 
 
+@dataclass(frozen=True)
+class FileProblem:
+    """A file in a recordings folder that cannot be a call (skipped; the others go on)."""
+
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path.name}: {self.reason}"
+
+
 @dataclass
 class Batch:
     calls: list[dict[str, Any]]  # manifest rows (CallSchema columns), one per call
-    problems: list[ManifestProblem] = field(default_factory=list)
+    problems: list[ManifestProblem | FileProblem] = field(default_factory=list)
 
 
 def days(date_from: date | None, date_to: date | None) -> list[date] | None:
@@ -70,7 +82,7 @@ def collect(settings: Settings, source: Path | None = None, manifest: Path | Non
         batch = _from_manifest(top) if top.is_file() else _from_files(settings, source, None)
         return _filter_dates(batch, wanted)
     calls: list[dict[str, Any]] = []
-    problems: list[ManifestProblem] = []
+    problems: list[ManifestProblem | FileProblem] = []
     for day, folder in folders:
         day_manifest = folder / "manifest.csv"
         batch = (_from_manifest(day_manifest) if day_manifest.is_file()
@@ -103,10 +115,14 @@ def _from_manifest(path: Path) -> Batch:
 def _from_files(settings: Settings, folder: Path, day: date | None,
                 root: Path | None = None) -> Batch:
     root = (root or folder).resolve()
-    calls = []
+    calls, problems = [], []
     for path in sorted(folder.iterdir()):
         suffix = path.suffix.lower()
         if suffix not in (*AUDIO_SUFFIXES, ".json") or not path.is_file():
+            continue
+        problem = call_id_problem(path.stem)
+        if problem is not None:
+            problems.append(FileProblem(path, f"the file name is no call id: it {problem}"))
             continue
         calls.append(_row({
             "call_id": path.stem,
@@ -116,7 +132,7 @@ def _from_files(settings: Settings, folder: Path, day: date | None,
             "started_at": datetime(day.year, day.month, day.day, tzinfo=UTC) if day else None,
             "audio_root": str(root),
         }))
-    return Batch(calls)
+    return Batch(calls, problems)
 
 
 def _row(values: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.config import get_settings
@@ -23,7 +24,7 @@ samples_app = typer.Typer(help="Labelled samples for retraining.", no_args_is_he
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/] {message}")
+    err.print(f"[red]error:[/] {escape(message)}")  # messages carry file names and user text
     raise typer.Exit(code)
 
 
@@ -75,7 +76,7 @@ def classify(
         if output:
             sink.close()
     for problem in problems:
-        err.print(f"[yellow]skipped[/] {problem}")
+        err.print(f"[yellow]skipped[/] {escape(str(problem))}")
     if problems:
         raise typer.Exit(1)
 
@@ -127,7 +128,7 @@ def train(
               f"{run.card['data']['rows']['train']} rows in {run.card['training_seconds']} s")
     verdict = "[green]promoted[/]" if run.decision.promoted and not no_promote else \
         ("[yellow]not promoted[/]" if not no_promote else "registered")
-    out.print(f"{verdict}: {run.decision.reason}")
+    out.print(f"{verdict}: {escape(run.decision.reason)}")
 
 
 def _read_import(path: Path):
@@ -138,7 +139,7 @@ def _read_import(path: Path):
     except CallqaError as exc:
         _fail(str(exc))
     for problem in result.problems:
-        err.print(f"[yellow]bad row[/] {path}:{problem}")
+        err.print(f"[yellow]bad row[/] {escape(f'{path}:{problem}')}")
     return result
 
 
@@ -196,7 +197,7 @@ def models_promote(version: Annotated[str, typer.Argument()],
         _fail(str(exc))
     if not decision.promoted:
         _fail(f"not promoted: {decision.reason}", code=1)
-    out.print(f"[green]promoted[/] {version}: {decision.reason}")
+    out.print(f"[green]promoted[/] {escape(version)}: {escape(decision.reason)}")
 
 
 @models_app.command("rollback")

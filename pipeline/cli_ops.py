@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline.cli_models import _fail, err, out
@@ -112,9 +113,9 @@ def retrain(
     out.print(f"[bold]{summary['run_id']}[/]: {summary['new_samples']} new labelled samples "
               f"since {summary['since'] or 'ever'} → {summary['status']}")
     if summary["status"] != "skipped":
-        out.print(f"  challenger {summary['version']}: {summary['reason']}")
+        out.print(f"  challenger {summary['version']}: {escape(str(summary['reason']))}")
     else:
-        out.print(f"  {summary['reason']}")
+        out.print(f"  {escape(str(summary['reason']))}")
 
 
 def serve(
@@ -188,14 +189,14 @@ def _print_summary(summary: dict[str, Any], url: str) -> None:
               f"failed {summary['failed']}, flagged {summary['flagged']}, "
               f"already scored {summary['skipped_already_scored']}")
     for reason, count in summary["failed_by_reason"].items():
-        out.print(f"  failed  {reason}: {count}")
+        out.print(f"  failed  {escape(reason)}: {count}")
     for reason, count in summary["flags_by_reason"].items():
-        out.print(f"  flagged {reason}: {count}")
-    for problem in summary["bad_manifest_rows"]:
-        out.print(f"  [yellow]skipped manifest {problem}[/]")
-    out.print(f"records: {url}")
+        out.print(f"  flagged {escape(reason)}: {count}")
+    for problem in summary["bad_manifest_rows"]:  # rows and file names: anyone's text
+        out.print(f"  [yellow]skipped {escape(problem)}[/]")
+    out.print(f"records: {escape(url)}")
     for report in summary.get("reports", []):
-        out.print(f"report: {report}")
+        out.print(f"report: {escape(report)}")
 
 
 def export(
@@ -224,7 +225,7 @@ def export(
             csv_safe(rows).to_csv(handle, index=False)
         else:
             rows.to_parquet(handle, index=False)
-    out.print(f"{len(rows)} inspections → {out_path}")
+    out.print(f"{len(rows)} inspections → {escape(str(out_path))}")
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).

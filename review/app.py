@@ -178,10 +178,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         limiter: LoginLimiter = app.state.limiter
         wait = limiter.retry_after(address, username)
         if wait:
-            attempts, row = limiter.blocked_attempt(address, username)
+            lock, attempts, row = limiter.blocked_attempt(address, username)
             if row is None:
-                limiter.set_audit_row(address, username, store.audit(
-                    username or "?", "login_blocked", address, {"attempts": 1}))
+                limiter.set_audit_row(lock, store.audit(
+                    username or "?", "login_blocked", address, {"lock": lock, "attempts": 1}))
             elif attempts % 10 == 0:  # one row per lock, its count kept roughly current
                 store.update_audit(row, {"attempts": attempts})
             response = page(request, "login.html", None, 429, next=_safe_next(form.get("next")),

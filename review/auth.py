@@ -101,15 +101,18 @@ class LoginLimiter:
     sign in from one NAT address, and one person's typos must not lock the others out). A
     lock lasts until the oldest failure leaves the window.
 
-    Blocked attempts of one lock are counted here, so the audit log gets one row per lock
-    (updated with the count) rather than a row per attempt."""
+    Refused attempts are counted per lock (the address's when it is locked, so a spray over
+    many names is one lock; else the name's), so the audit log gets one row per lock, updated
+    with the count, rather than a row per attempt."""
+
+    MAX_KEYS = 50_000  # past this, names and addresses with no recent failure are forgotten
 
     def __init__(self, attempts: int, window_s: float, address_factor: int = 10) -> None:
         self.attempts = attempts
         self.address_attempts = attempts * address_factor
         self.window_s = window_s
         self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._blocked: dict[tuple[str, str], list[int]] = {}  # → [attempts, audit row id]
+        self._blocked: dict[str, list[int]] = {}  # lock key → [refused attempts, audit row]
         self._lock = threading.Lock()
 
     def _recent(self, key: str, now: float) -> deque[float]:
@@ -118,37 +121,47 @@ class LoginLimiter:
             failures.popleft()
         return failures
 
+    def _locks(self, address: str, username: str, now: float) -> list[tuple[str, float]]:
+        """(lock key, seconds it still holds) for the locks that apply to this attempt."""
+        locks = []
+        for key, limit in ((f"ip:{address}", self.address_attempts),
+                           (f"user:{username.lower()}", self.attempts)):
+            failures = self._recent(key, now)
+            if len(failures) >= limit:
+                locks.append((key, failures[0] + self.window_s - now))
+            else:
+                self._blocked.pop(key, None)  # any earlier lock on it is over
+        return locks
+
     def retry_after(self, address: str, username: str) -> int:
         """Seconds until this address and name may try again (0: now)."""
-        now = time.monotonic()
         with self._lock:
-            waits = [failures[0] + self.window_s - now
-                     for failures, limit in (
-                         (self._recent(f"ip:{address}", now), self.address_attempts),
-                         (self._recent(f"user:{username.lower()}", now), self.attempts))
-                     if len(failures) >= limit]
-            if not waits:
-                self._blocked.pop((address, username.lower()), None)  # that lock is over
-        return int(max(waits) + 1) if waits else 0
+            locks = self._locks(address, username, time.monotonic())
+        return int(max(wait for _, wait in locks) + 1) if locks else 0
 
-    def blocked_attempt(self, address: str, username: str) -> tuple[int, int | None]:
-        """Count one refused attempt of the current lock: (attempts so far, the lock's audit
-        row id, None until the caller records it with ``set_audit_row``)."""
+    def blocked_attempt(self, address: str, username: str) -> tuple[str, int, int | None]:
+        """Count one refused attempt: (the lock's key, refused attempts of that lock so far,
+        its audit row id or None until the caller records one with ``set_audit_row``)."""
         with self._lock:
-            entry = self._blocked.setdefault((address, username.lower()), [0, 0])
+            locks = self._locks(address, username, time.monotonic())
+            key = locks[0][0] if locks else f"user:{username.lower()}"
+            entry = self._blocked.setdefault(key, [0, 0])
             entry[0] += 1
-            return entry[0], entry[1] or None
+            return key, entry[0], entry[1] or None
 
-    def set_audit_row(self, address: str, username: str, row_id: int) -> None:
+    def set_audit_row(self, key: str, row_id: int) -> None:
         with self._lock:
-            if (address, username.lower()) in self._blocked:
-                self._blocked[(address, username.lower())][1] = row_id
+            if key in self._blocked:
+                self._blocked[key][1] = row_id
 
     def failed(self, address: str, username: str) -> None:
         now = time.monotonic()
         with self._lock:
             self._recent(f"ip:{address}", now).append(now)
             self._recent(f"user:{username.lower()}", now).append(now)
+            if len(self._failures) > self.MAX_KEYS:  # a spray of made-up names
+                for key in [k for k in self._failures if not self._recent(k, now)]:
+                    del self._failures[key]
 
     def succeeded(self, username: str) -> None:
         with self._lock:

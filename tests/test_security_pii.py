@@ -101,7 +101,9 @@ def test_redaction_is_linear_time(name: str) -> None:
     text = pii_cases.adversarial()[name]
     start = time.perf_counter()
     redact(text)
-    assert time.perf_counter() - start < 1.0
+    # ~0.5 s here; the quadratic e-mail pattern this replaced took 12 s on 155k characters.
+    # A quadratic one would take ~20 s here; the margin is for a loaded CI machine.
+    assert time.perf_counter() - start < 5.0
 
 
 def test_no_digit_of_a_found_number_survives_redaction() -> None:
@@ -114,3 +116,37 @@ def test_no_digit_of_a_found_number_survives_redaction() -> None:
                 # every digit character of the found number sits inside its span
                 before, after = case.text[max(0, s.start - 1):s.start], case.text[s.end:s.end + 1]
                 assert not (before.isdigit() or after.isdigit()), (case.text, found)
+
+
+def test_the_store_s_text_search_index_and_exports_hold_no_pii(env_home, tmp_path) -> None:
+    import pandas as pd
+    from sqlalchemy import select
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.store import CallRecord, CallText, Store, Turn
+
+    phone, email = "13812345678", "zhangsan@qq.com"
+    said = f"我的手机是{phone}，邮箱{email}，寄到幸福小区5栋2单元301室"
+    store = Store.from_settings(env_home)
+    turns = pd.DataFrame([{"idx": 0, "speaker": "customer", "start": 0.0, "end": 2.0,
+                           "raw_text": said, "confidence": 0.9}])
+    items = pd.DataFrame([{"item_id": "x", "section": "", "outcome": "pass", "points": 1.0,
+                           "max_points": 1.0, "fatal": False, "note": "",
+                           "evidence": [{"idx": 0, "start": 0.0, "end": 2.0, "text": said,
+                                         "why": f"heard {phone}"}]}])
+    inspection = {"rubric_id": "r", "rubric_version": 1, "rubric_hash": "h", "model_versions": {},
+                  "score": 100.0, "fatal": False, "composite": None, "composite_basis": "",
+                  "risk_score": 0.0, "risk_level": "low", "flags": [], "status": "scored",
+                  "risk_reasons": [{"rule": "x", "evidence": [{"idx": 0, "text": said}]}]}
+    store.write_call(CallRecord(call={"call_id": "pii-call"}, inspection=inspection,
+                                items=items, turns=turns))
+    with store.session() as session:
+        stored = [*session.scalars(select(Turn.text)), *session.scalars(select(CallText.grams))]
+    out = tmp_path / "export.csv"
+    assert CliRunner().invoke(app, ["export", "--format", "csv", str(out)]).exit_code == 0
+    database = b"".join(p.read_bytes() for p in env_home.home.glob("callqa.db*"))
+    for secret in (phone, email, "301"):
+        assert all(secret not in text for text in stored), secret
+        assert secret.encode() not in database, secret  # evidence and risk reasons too
+        assert secret not in out.read_text(), secret
