@@ -12,14 +12,19 @@ ENV HF_HUB_OFFLINE=1 \
     PIP_NO_CACHE_DIR=1
 
 WORKDIR /app
+# Everything the wheel is built from: the packages, and the rubrics and models that
+# pipeline/bundled links to (the installed package carries them; CI's wheel test proves it).
 COPY pyproject.toml README.md ./
 COPY pipeline ./pipeline
+COPY flows ./flows
+COPY review ./review
+COPY rubrics ./rubrics
+COPY models ./models
 # CPU-only torch first, so that the pinned torch==2.13.0 never pulls CUDA packages.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
  && pip install . \
  && python -c "from pipeline.config import get_settings; from pipeline.whisper_models import resolve_model; resolve_model('base', get_settings().model_dir)"
 
-COPY models ./models
 COPY examples ./examples
 
 ENTRYPOINT ["callqa"]

@@ -168,7 +168,7 @@ def report_days(calls: list[dict[str, Any]], settings: Settings, most: int = 7) 
 @task(name="daily-report", cache_policy=NO_CACHE)
 def daily_report(store: Store, settings: Settings, day: date) -> Path:
     """The day's report as one HTML file under ``nightly.report_dir``."""
-    from review.report import write_report
+    from pipeline.reports.daily import write_report
 
     return write_report(store, settings, day, settings.nightly.report_dir or
                         settings.home / "reports")

@@ -13,7 +13,7 @@ from pipeline.config import Settings
 from pipeline.conversation import turns_from_document
 from pipeline.manifest import CallJob
 from pipeline.scoring import CallFacts, Scorecard, score_document
-from pipeline.transcript import shown
+from pipeline.textsafe import format_time, shown
 
 OUTCOME_STYLE = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "na": "[dim]n/a[/]"}
 
@@ -103,7 +103,7 @@ def to_json(card: Scorecard) -> dict[str, Any]:
 
 
 def _time(value: float | None) -> str:
-    return "" if value is None else transcript.format_time(value)
+    return "" if value is None else format_time(value)
 
 
 def print_scorecard(console: Console, card: Scorecard) -> None:

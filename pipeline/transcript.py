@@ -7,7 +7,6 @@ turns ordered by start time across both channels; start/end are optional (chat l
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +18,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from rich.markup import escape
 
 from pipeline.asr import Transcription, confidence
 from pipeline.config import LimitsSettings
@@ -174,19 +172,3 @@ def check_limits(document: dict[str, Any], limits: LimitsSettings, source: str =
 
 def save(path: str | Path, document: dict[str, Any]) -> None:
     write_json(path, validate(document))
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def shown(text: object) -> str:
-    """User-derived text made safe to print through Rich: markup escaped, and terminal control
-    characters (ANSI escapes, bidi overrides) replaced, so the text is shown as written."""
-    return escape(_CONTROL.sub("\ufffd", str(text)))
-
-
-def format_time(seconds: float | None) -> str:
-    if seconds is None:
-        return "  --:--.-"
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes):02d}:{rest:04.1f}"

@@ -26,8 +26,10 @@ from pipeline.config import Settings, centre_timezone, get_settings
 from pipeline.errors import ConfigError
 from pipeline.fsutil import ensure_dir
 from pipeline.recordings import servable
+from pipeline.reports import analytics, charts
+from pipeline.reports.daily import TEMPLATES as REPORT_TEMPLATES
+from pipeline.reports.format import FILTERS
 from pipeline.store import Appeal, AuditEntry, Store
-from review import analytics, charts
 from review.auth import (
     LoginLimiter,
     Viewer,
@@ -45,7 +47,6 @@ from review.decisions import (
     record_decision,
     resolve_appeal,
 )
-from review.format import FILTERS
 from review.queries import (
     FLAG_REASONS,
     CallView,
@@ -144,8 +145,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         return _secured(HTMLResponse("<h1>Something went wrong</h1><p>The error was logged."
                                      "</p>", status_code=500))
 
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    templates = Jinja2Templates(directory=HERE / "templates")
+    # The page styles live with the daily report, which inlines them; the app serves both.
+    app.mount("/static", StaticFiles(directory=HERE / "static",
+                                     packages=[("pipeline.reports", "static")]), name="static")
+    templates = Jinja2Templates(directory=[HERE / "templates", REPORT_TEMPLATES])
     templates.env.filters.update(FILTERS)
 
     @app.exception_handler(NotSignedIn)
@@ -346,7 +349,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         except ValueError as error:
             raise HTTPException(400, str(error)) from error
         with store.session() as session:
-            data = analytics.day_summary(session, viewer, day, centre_timezone(settings))
+            data = analytics.day_summary(session, viewer.call_scope(), day,
+                                         centre_timezone(settings))
         return page(request, "dashboard.html", viewer, data=data,
                     images=charts.render_all(data))
 

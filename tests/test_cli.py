@@ -157,3 +157,18 @@ def test_rubric_backtest(tmp_path: Path) -> None:
     assert "1 cases" in result.output
     # 您好 is said in the first two turns of the chat, so the rubric passes the greeting:
     assert "disagree c1 · greeting: expected fail, rubric says pass" in result.output
+
+
+def test_the_command_line_starts_without_heavy_imports() -> None:
+    """`callqa --help` and `callqa version` load no model, dataframe, database or orchestrator
+    code: every command imports what it needs when it runs."""
+    import subprocess
+    import sys
+
+    heavy = ["pandas", "numpy", "torch", "faster_whisper", "av", "prefect", "sqlalchemy",
+             "pandera", "dask", "transformers", "fastapi", "matplotlib", "sklearn"]
+    probe = ("import sys, pipeline.cli; "
+             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "", f"imported at start-up: {loaded}"

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from review_fixtures import PASSWORD, audit_rows, csrf_from
 from sqlalchemy import select
 
+from pipeline.reports.daily import write_report
 from pipeline.scoring import score_outcomes
 from pipeline.store import (
     Appeal,
@@ -18,7 +19,6 @@ from pipeline.store import (
     LabeledSample,
     ReviewDecision,
 )
-from review.report import write_report
 
 T1_CALL, T1_OTHER, T2_CALL = "zh-malicious-complaint", "zh-forbidden-phrase", "zh-model-call"
 

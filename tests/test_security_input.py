@@ -14,10 +14,11 @@ import pytest
 from audio_factory import tone, write
 from typer.testing import CliRunner
 
-from pipeline import asr, cli, deadline, ids, transcript
+from pipeline import asr, cli, deadline, ids, textsafe, transcript
 from pipeline.asr import TranscribeOptions, Transcriber
 from pipeline.audio import file_sha256
 from pipeline.cache import DiskCache
+from pipeline.cli import calls
 from pipeline.config import LimitsSettings, get_settings
 from pipeline.conversation import measure, turns_from_document
 from pipeline.errors import CallTimeoutError, InputLimitError, TranscriptError, UnsafePathError
@@ -209,7 +210,7 @@ def test_per_call_limits_and_file_size(env_home: object, tmp_path: Path,
 
 
 def test_printed_text_is_escaped() -> None:
-    assert transcript.shown("[bold red]x[/] \x1b[2J\u202e") == "\\[bold red]x\\[/] \ufffd[2J\ufffd"
+    assert textsafe.shown("[bold red]x[/] \x1b[2J\u202e") == "\\[bold red]x\\[/] \ufffd[2J\ufffd"
 
 
 def test_limits_are_checked_where_a_document_enters_scoring() -> None:
@@ -287,12 +288,12 @@ def test_output_names_are_derived_safely(tmp_path: Path) -> None:
 
 def test_emit_never_writes_outside_the_folder(tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
-    cli._emit({"x": 1}, "../../escaped", str(out_dir), single=False)
+    calls._emit({"x": 1}, "../../escaped", str(out_dir), single=False)
     assert [p.parent for p in out_dir.iterdir()] == [out_dir]
     assert not (tmp_path / "escaped.json").exists()
     (out_dir / "linked.json").symlink_to(tmp_path / "outside.json")
     with pytest.raises(UnsafePathError):
-        cli._emit({"x": 1}, "linked", str(out_dir), single=False)
+        calls._emit({"x": 1}, "linked", str(out_dir), single=False)
     assert not (tmp_path / "outside.json").exists()
 
 

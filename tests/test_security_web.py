@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.config import Settings
+from pipeline.reports.daily import write_report
 from pipeline.store import Store
-from review.report import write_report
 
 ODD_QUERIES = [
     "/dashboard?date=9999-12-31", "/dashboard?date=0001-01-01", "/dashboard?date=2026-02-30",

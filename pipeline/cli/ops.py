@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline.cli_models import _fail, err, out
+from pipeline.cli.console import err, fail, out
 from pipeline.config import get_settings
 from pipeline.errors import CallqaError
 from pipeline.fsutil import atomic_open
@@ -28,7 +28,7 @@ def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        _fail(f"not a date (YYYY-MM-DD): {value!r}")
+        fail(f"not a date (YYYY-MM-DD): {value!r}")
     return None
 
 
@@ -53,7 +53,7 @@ def run(
 
     settings = get_settings()
     if source is None and manifest is None:
-        _fail("give --source DIR or --manifest FILE")
+        fail("give --source DIR or --manifest FILE")
     workers = workers or settings.nightly.workers
     flow = nightly
     if dask_address or workers > 1:
@@ -84,7 +84,7 @@ def run(
             planned, finished = store.run_progress(run_id)
             progress.update(bar, total=planned, completed=finished)
     if "error" in result:
-        _fail(f"the nightly flow failed: {result['error']}", code=1)
+        fail(f"the nightly flow failed: {result['error']}", code=1)
     _print_summary(result["summary"], display_url(settings.store_url))
 
 
@@ -109,7 +109,7 @@ def retrain(
                                min_new_samples=minimum, force=force,
                                settings_json=settings_payload(settings))
     except (ValueError, CallqaError) as error:
-        _fail(f"retraining failed: {error}", code=1)
+        fail(f"retraining failed: {error}", code=1)
     out.print(f"[bold]{summary['run_id']}[/]: {summary['new_samples']} new labelled samples "
               f"since {summary['since'] or 'ever'} → {summary['status']}")
     if summary["status"] != "skipped":
@@ -136,7 +136,7 @@ def serve(
     get_settings.cache_clear()
     settings = get_settings()
     if settings.schedules.source is None and settings.schedules.manifest is None:
-        _fail("give --source or --manifest, or set [schedules] source in callqa.toml")
+        fail("give --source or --manifest, or set [schedules] source in callqa.toml")
     server = None
     api_url = api_url or os.environ.get("PREFECT_API_URL")
     if api_url is None:
@@ -171,7 +171,7 @@ def _start_prefect_server(port: int) -> tuple[Any, str]:
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            _fail(f"the Prefect server exited ({process.returncode}); is port {port} free?",
+            fail(f"the Prefect server exited ({process.returncode}); is port {port} free?",
                   code=1)
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
@@ -180,8 +180,7 @@ def _start_prefect_server(port: int) -> tuple[Any, str]:
         except OSError:
             time.sleep(1)
     process.terminate()
-    _fail("the Prefect server did not start within 180 s", code=1)
-    raise AssertionError  # unreachable: _fail exits
+    fail("the Prefect server did not start within 180 s", code=1)
 
 
 def _print_summary(summary: dict[str, Any], url: str) -> None:
@@ -210,7 +209,7 @@ def export(
     from pipeline.store import Store
 
     if format_ not in ("parquet", "csv"):
-        _fail("--format must be parquet or csv")
+        fail("--format must be parquet or csv")
     first, last = _date(date_from), _date(date_to)
     start = datetime(first.year, first.month, first.day) if first else None
     end = datetime(last.year, last.month, last.day) + timedelta(days=1) if last else None
@@ -218,7 +217,7 @@ def export(
     try:
         rows = Store.from_settings(settings).inspection_rows(start, end)
     except CallqaError as error:
-        _fail(str(error))
+        fail(str(error))
     with atomic_open(out_path, "w" if format_ == "csv" else "wb",
                      file_mode=settings.file_mode) as handle:
         if format_ == "csv":

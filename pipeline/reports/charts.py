@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib import font_manager
 from matplotlib.ticker import MaxNLocator
 
-from review.analytics import DaySummary
+from pipeline.reports.analytics import DaySummary
 
 # Team names and items may be Chinese: use a CJK font when the machine has one.
 _CJK = [f.name for f in font_manager.fontManager.ttflist

@@ -1,35 +1,27 @@
-"""The ``callqa`` command line."""
+"""``callqa transcribe`` and ``callqa score``: call by call, a failing input never stops the
+others."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline import transcript as transcript_doc
+from pipeline.cli.console import err, out, usage_errors
 from pipeline.config import get_settings
 from pipeline.errors import CallqaError
 from pipeline.fsutil import write_json
 from pipeline.ids import output_path
-from pipeline.manifest import CallJob
-from pipeline.transcript import shown
+from pipeline.textsafe import format_time, shown
 
-app = typer.Typer(
-    name="callqa",
-    help="Offline AI quality inspection for customer-service calls.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from pipeline.manifest import CallJob
 
 LANGUAGE_HELP = "zh, en, id, vi, th, ms, or auto (detect among the configured languages)"
 LAYOUT_HELP = "stereo_agent_left, stereo_agent_right or mono"
@@ -37,20 +29,6 @@ SPEAKER_STYLE = {"agent": ("坐席 agent", "cyan"), "customer": ("客户 custome
                  "unknown": ("? unknown", "white")}
 
 
-@app.callback()
-def _root() -> None:
-    """Offline AI quality inspection for customer-service calls."""
-
-
-@app.command()
-def version() -> None:
-    """Print the callqa version."""
-    from pipeline import __version__
-
-    out.print(__version__)
-
-
-@app.command()
 def transcribe(
     audio: Annotated[list[Path] | None, typer.Argument(help="Recordings to transcribe.")] = None,
     manifest: Annotated[
@@ -69,11 +47,12 @@ def transcribe(
 ) -> None:
     """Transcribe call recordings into speaker-labelled, timed transcripts."""
     from pipeline.asr import TranscribeOptions, Transcriber
+    from pipeline.transcript import from_transcription
 
     jobs, failures = _collect_jobs(audio, manifest, "transcribe")
     jobs = [job for job in jobs if not job.is_transcript]  # chat logs: nothing to transcribe
     settings = get_settings()
-    with _usage_errors():
+    with usage_errors():
         transcriber = Transcriber(settings, model=model)
         options = {
             job.call_id: TranscribeOptions.from_settings(
@@ -83,20 +62,19 @@ def transcribe(
         }
         for option in options.values():
             option.validate()
-    shown = err if json_out == "-" else out
+    console = err if json_out == "-" else out
 
     def work(job: CallJob) -> None:
         result = transcriber.transcribe_file(job.source, job.call_id, options[job.call_id])
-        document = transcript_doc.from_transcription(result)
+        document = from_transcription(result)
         if json_out:
             _emit(document, job.call_id, json_out, single=len(jobs) == 1)
         if not quiet:
-            _print_transcript(shown, document, result.elapsed_s, result.cached)
+            _print_transcript(console, document, result.elapsed_s, result.cached)
 
     _finish(failures + _run(jobs, "transcribing", work))
 
 
-@app.command()
 def score(
     inputs: Annotated[list[Path] | None, typer.Argument(
         help="Recordings (transcribed first) or transcript JSON files.")] = None,
@@ -117,17 +95,17 @@ def score(
     from pipeline import scorecard
 
     jobs, failures = _collect_jobs(inputs, manifest, "score")
-    with _usage_errors():
+    with usage_errors():
         scorer = scorecard.Scorer(get_settings(), rubric=rubric, model=model,
                                   language=language, layout=layout)
-    shown = err if json_out == "-" else out
+    console = err if json_out == "-" else out
 
     def work(job: CallJob) -> None:
         card = scorer.score(job)
         if json_out:
             _emit(scorecard.to_json(card), job.call_id, json_out, single=len(jobs) == 1)
         if not quiet:
-            scorecard.print_scorecard(shown, card)
+            scorecard.print_scorecard(console, card)
 
     _finish(failures + _run(jobs, "scoring", work))
 
@@ -139,6 +117,8 @@ def _collect_jobs(paths: list[Path] | None, manifest: Path | None, verb: str
                   ) -> tuple[list[CallJob], list[str]]:
     """Jobs from the arguments and the manifest; bad manifest rows (and files whose name is
     no call id) are reported, not fatal."""
+    from pipeline.manifest import CallJob
+
     jobs: list[CallJob] = []
     failures: list[str] = []
     for path in paths or []:
@@ -150,7 +130,7 @@ def _collect_jobs(paths: list[Path] | None, manifest: Path | None, verb: str
     if manifest is not None:
         from pipeline.manifest import read_manifest
 
-        with _usage_errors():
+        with usage_errors():
             read = read_manifest(manifest)
         for problem in read.problems:
             failures.append(f"{manifest}: {problem}")
@@ -160,16 +140,6 @@ def _collect_jobs(paths: list[Path] | None, manifest: Path | None, verb: str
         err.print(f"[red]nothing to {verb}:[/] give input files or --manifest")
         raise typer.Exit(2)
     return jobs, failures
-
-
-@contextmanager
-def _usage_errors() -> Iterator[None]:
-    """A configuration or usage problem stops the command with exit code 2."""
-    try:
-        yield
-    except CallqaError as exc:
-        err.print(f"[red]error:[/] {shown(exc)}")
-        raise typer.Exit(2) from exc
 
 
 def _run(jobs: list[CallJob], label: str, work: Callable[[CallJob], None]) -> list[str]:
@@ -236,99 +206,8 @@ def _print_transcript(console: Console, document: dict[str, Any], elapsed: float
         console.print("  [dim](no speech recognised)[/]")
     for turn in document["turns"]:
         label, colour = SPEAKER_STYLE[turn["speaker"]]
-        start, end = (transcript_doc.format_time(turn[key]) for key in ("start", "end"))
+        start, end = (format_time(turn[key]) for key in ("start", "end"))
         span = f"{start}–{end}"
         console.print(f"  [dim]{span}[/]  [{colour}]{label:<12}[/] {shown(turn['text'])}")
 
 
-# -- rubric ------------------------------------------------------------------------------------
-
-rubric_app = typer.Typer(help="Check and backtest QA rubrics.", no_args_is_help=True)
-app.add_typer(rubric_app, name="rubric")
-
-
-@rubric_app.command("check")
-def rubric_check(file: Annotated[str, typer.Argument(help="Rubric YAML or bundled name.")]
-                 ) -> None:
-    """Validate a rubric and print its items."""
-    from rich.table import Table
-
-    from pipeline import rubric as rubric_mod
-
-    try:
-        loaded = rubric_mod.load(file, max_bytes=get_settings().limits.max_rubric_bytes)
-    except CallqaError as exc:
-        err.print(f"[red]invalid:[/] {shown(exc)}")
-        raise typer.Exit(1) from exc
-    out.print(f"[bold]{shown(loaded.id)}[/] v{loaded.version} · {shown(loaded.language)} · hash "
-              f"{loaded.content_hash} · {len(loaded.items)} items · {loaded.max_points:g} points")
-    table = Table("item", "section", "points", "fatal", "rule", "description")
-    table.columns[0].no_wrap = True
-    for item in loaded.items:
-        rule = ("applies if " + item.applies_if.key + "; " if item.applies_if else "") + (
-            f"pass if {item.pass_if.key}" if item.pass_if else f"fail if {item.fail_if.key}")
-        table.add_row(shown(item.id), shown(item.section), f"{item.points:g}",
-                      "yes" if item.fatal else "", rule, shown(item.description))
-    out.print(table)
-
-
-@rubric_app.command("test")
-def rubric_test(
-    file: Annotated[str, typer.Argument(help="Rubric YAML or bundled name.")],
-    cases: Annotated[Path, typer.Option(help="Directory of transcript JSON cases with "
-                                        "expected outcomes.")],
-) -> None:
-    """Backtest a rubric: per-item precision/recall and the disagreeing cases."""
-    from rich.table import Table
-
-    from pipeline import rubric as rubric_mod
-    from pipeline.backtest import backtest
-
-    try:
-        limit = get_settings().limits.max_rubric_bytes
-        report = backtest(rubric_mod.load(file, max_bytes=limit), cases)
-    except CallqaError as exc:
-        err.print(f"[red]error:[/] {shown(exc)}")
-        raise typer.Exit(2) from exc
-
-    def pct(value: float | None) -> str:
-        return "—" if value is None else f"{100 * value:.0f}%"
-
-    table = Table("item", "cases", "agreement", "fail precision", "fail recall",
-                  title=f"{shown(report.rubric_id)}: {report.cases} cases")
-    for stats in report.items.values():
-        if stats.cases:
-            table.add_row(shown(stats.item_id), str(stats.cases), pct(stats.agreement),
-                          pct(stats.precision), pct(stats.recall))
-    out.print(table)
-    for d in report.disagreements:
-        out.print(f"[yellow]disagree[/] {shown(d.case)} · {shown(d.item_id)}: expected "
-                  f"{shown(d.expected)}, rubric says {d.actual} — {shown(d.note)}")
-    if not report.disagreements:
-        out.print("[green]all expected outcomes agree[/]")
-
-
-from pipeline import cli_models  # noqa: E402 - registered after the core commands
-
-app.command()(cli_models.classify)
-app.command()(cli_models.train)
-app.add_typer(cli_models.models_app, name="models")
-app.add_typer(cli_models.samples_app, name="samples")
-
-from pipeline import cli_ops, cli_review  # noqa: E402
-
-app.command()(cli_ops.run)
-app.command()(cli_ops.export)
-app.command()(cli_ops.retrain)
-app.command()(cli_ops.serve)
-app.command()(cli_review.review)
-app.command()(cli_review.report)
-app.add_typer(cli_review.users_app, name="users")
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -14,11 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from pipeline.store import Call, Inspection, ItemResult, ReviewDecision, as_utc
-from review.auth import Viewer
 
 TREND_DAYS = 14
 AGREEMENT_DAYS = 30
@@ -45,20 +44,22 @@ def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
     return as_utc(start), as_utc(start + timedelta(days=1))
 
 
-def latest_day(session: Session, viewer: Viewer, zone: str) -> date | None:
+def latest_day(session: Session, scope: ColumnElement[bool], zone: str) -> date | None:
     last = session.scalar(select(func.max(Call.started_at)).join(
-        Inspection, Inspection.call_id == Call.call_id).where(viewer.call_scope()))
+        Inspection, Inspection.call_id == Call.call_id).where(scope))
     return as_utc(last).astimezone(ZoneInfo(zone)).date() if last else None
 
 
-def day_summary(session: Session, viewer: Viewer, day: date | None, zone: str) -> DaySummary:
-    day = day or latest_day(session, viewer, zone)
+def day_summary(session: Session, scope: ColumnElement[bool], day: date | None,
+                zone: str) -> DaySummary:
+    """The day's figures over the calls ``scope`` admits (a viewer's ``call_scope()``)."""
+    day = day or latest_day(session, scope, zone)
     summary = DaySummary(day, zone)
     if day is None:
         return summary
     start, end = day_bounds(day, zone)
-    summary.trend = _trend(session, viewer, day, zone)
-    today = _inspections(session, viewer, start, end)
+    summary.trend = _trend(session, scope, day, zone)
+    today = _inspections(session, scope, start, end)
     if not today.empty:
         summary.totals = {
             "calls": len(today), "flagged": int(today["flagged"].sum()),
@@ -75,13 +76,13 @@ def day_summary(session: Session, viewer: Viewer, day: date | None, zone: str) -
     first, _ = day_bounds(day - timedelta(days=AGREEMENT_DAYS - 1), zone)
     reviewed = session.scalars(select(Inspection.id).join(
         Call, Call.call_id == Inspection.call_id).where(
-        Inspection.current.is_(True), Inspection.status == "reviewed", viewer.call_scope(),
+        Inspection.current.is_(True), Inspection.status == "reviewed", scope,
         Call.started_at >= first, Call.started_at < end)).all()
     summary.agreement = _agreement(_items(session, sorted(reviewed)))
     return summary
 
 
-def _trend(session: Session, viewer: Viewer, day: date, zone: str) -> pd.DataFrame:
+def _trend(session: Session, scope: ColumnElement[bool], day: date, zone: str) -> pd.DataFrame:
     """Mean score and calls per centre day and team over ``TREND_DAYS``, added up in the
     database (a month of a large centre is too many rows to fetch): each call falls in the
     day whose UTC bounds hold it, so days follow the zone's offsets, summer time included."""
@@ -93,7 +94,7 @@ def _trend(session: Session, viewer: Viewer, day: date, zone: str) -> pd.DataFra
     rows = session.execute(
         select(bucket, func.coalesce(Call.team, "(no team)"), func.avg(score), func.count())
         .join(Call, Call.call_id == Inspection.call_id)
-        .where(Inspection.current.is_(True), Inspection.status != "failed", viewer.call_scope(),
+        .where(Inspection.current.is_(True), Inspection.status != "failed", scope,
                Call.started_at >= day_bounds(days[0], zone)[0], Call.started_at < ends[-1])
         .group_by(bucket, func.coalesce(Call.team, "(no team)"))).all()
     frame = pd.DataFrame([(days[n], team, mean, calls) for n, team, mean, calls in rows
@@ -102,7 +103,7 @@ def _trend(session: Session, viewer: Viewer, day: date, zone: str) -> pd.DataFra
     return frame.sort_values(["day", "team"], ignore_index=True)
 
 
-def _inspections(session: Session, viewer: Viewer, start: datetime, end: datetime
+def _inspections(session: Session, scope: ColumnElement[bool], start: datetime, end: datetime
                  ) -> pd.DataFrame:
     rows = session.execute(
         select(Inspection.id, Call.call_id, Call.started_at, Call.team, Call.agent_id,
@@ -110,7 +111,7 @@ def _inspections(session: Session, viewer: Viewer, start: datetime, end: datetim
                Inspection.risk_level, Inspection.human_risk_level, Inspection.flagged,
                Inspection.status)
         .join(Call, Call.call_id == Inspection.call_id)
-        .where(Inspection.current.is_(True), Inspection.status != "failed", viewer.call_scope(),
+        .where(Inspection.current.is_(True), Inspection.status != "failed", scope,
                Call.started_at >= start, Call.started_at < end)).all()
     frame = pd.DataFrame(rows, columns=["inspection_id", "call_id", "started_at", "team",
                                         "agent_id", "ai_score", "human_score", "fatal",

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pipeline.cli_models import _fail, out
+from pipeline.cli.console import fail, out
 from pipeline.config import get_settings
 from pipeline.errors import CallqaError
 
@@ -51,13 +51,13 @@ def report(
                                                               "<home>/reports)")] = None,
 ) -> None:
     """Write the daily report: one self-contained HTML file with its charts."""
-    from review.report import write_report
+    from pipeline.reports.daily import write_report
 
     settings = get_settings()
     try:
         wanted = date.fromisoformat(day) if day else None
     except ValueError:
-        _fail(f"not a date (YYYY-MM-DD): {day!r}")
+        fail(f"not a date (YYYY-MM-DD): {day!r}")
     path = write_report(_store(), settings, wanted, out_dir or settings.home / "reports")
     out.print(f"report → {path}")
 
@@ -78,7 +78,7 @@ def users_add(
     try:
         add_user(_store(), username, password, role, _split(teams), agent_id)
     except CallqaError as error:
-        _fail(str(error))
+        fail(str(error))
     out.print(f"added {username} ({role})")
 
 
@@ -103,7 +103,7 @@ def users_set_teams(username: str,
     try:
         set_teams(_store(), username, _split(teams))
     except CallqaError as error:
-        _fail(str(error))
+        fail(str(error))
     out.print(f"{username}: {', '.join(_split(teams)) or 'no teams'}")
 
 
@@ -131,7 +131,7 @@ def users_password(
     try:
         set_password(_store(), username, password)
     except CallqaError as error:
-        _fail(str(error))
+        fail(str(error))
     out.print(f"password changed for {username}")
 
 
@@ -141,7 +141,7 @@ def _set_active(username: str, active: bool) -> None:
     try:
         set_active(_store(), username, active)
     except CallqaError as error:
-        _fail(str(error))
+        fail(str(error))
     out.print(f"{username}: {'enabled' if active else 'disabled'}")
 
 

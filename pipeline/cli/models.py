@@ -1,4 +1,4 @@
-"""CLI commands for the classifiers: classify, train, models, samples."""
+"""``callqa classify``, ``train``, ``models`` and ``samples``: the classifiers."""
 
 from __future__ import annotations
 
@@ -8,24 +8,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pipeline.cli.console import err, fail, out
 from pipeline.config import get_settings
 from pipeline.errors import CallqaError
-
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 models_app = typer.Typer(help="List, inspect, promote and roll back classifier versions.",
                          no_args_is_help=True)
 samples_app = typer.Typer(help="Labelled samples for retraining.", no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/] {escape(message)}")  # messages carry file names and user text
-    raise typer.Exit(code)
 
 
 def classify(
@@ -44,14 +36,14 @@ def classify(
     try:
         model = registry.load(version) if version else registry.load_champion("utterance")
     except CallqaError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if model is None:
-        _fail("no utterance model has been promoted; run `callqa train` first")
+        fail("no utterance model has been promoted; run `callqa train` first")
     rows, problems = [], []
     try:
         lines = input.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        _fail(f"{input}: {exc}")
+        fail(f"{input}: {exc}")
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -99,7 +91,7 @@ def train(
     from pipeline.train import comparison_table
 
     if task not in ("utterance", "call"):
-        _fail("--task must be utterance or call")
+        fail("--task must be utterance or call")
     settings = get_settings()
     imported = None
     if import_file is not None:
@@ -110,7 +102,7 @@ def train(
         run = train_challenger(settings, task, method, data or DEFAULT_DATA, from_reviews,
                                imported, promote=not no_promote)
     except (ValueError, CallqaError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     table = Table("label", "val n (pos)", "challenger AUROC/F1", "TF-IDF AUROC/F1",
                   "champion AUROC/F1", "reliable")
     table.columns[0].no_wrap = True
@@ -137,7 +129,7 @@ def _read_import(path: Path):
     try:
         result = read_samples(path)
     except CallqaError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for problem in result.problems:
         err.print(f"[yellow]bad row[/] {escape(f'{path}:{problem}')}")
     return result
@@ -182,7 +174,7 @@ def models_show(version: Annotated[str, typer.Argument()]) -> None:
     try:
         out.print(render_card(registry_for(get_settings()).card(version)), markup=False)
     except CallqaError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @models_app.command("promote")
@@ -194,9 +186,9 @@ def models_promote(version: Annotated[str, typer.Argument()],
     try:
         decision = registry_for(get_settings()).promote(version, force=force)
     except CallqaError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if not decision.promoted:
-        _fail(f"not promoted: {decision.reason}", code=1)
+        fail(f"not promoted: {decision.reason}", code=1)
     out.print(f"[green]promoted[/] {escape(version)}: {escape(decision.reason)}")
 
 
@@ -209,5 +201,5 @@ def models_rollback(task: Annotated[str, typer.Option(help="utterance or call")]
     try:
         version = registry_for(get_settings()).rollback(task)
     except CallqaError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(f"{task} champion is now {version}")

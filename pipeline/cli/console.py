@@ -1,0 +1,32 @@
+"""The console pair every command prints through, and the one way a command stops."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from pipeline.errors import CallqaError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``error: message`` (escaped: messages carry file names and user text) and exit
+    with ``code`` (2: usage or configuration, 1: the work failed)."""
+    err.print(f"[red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """A configuration or usage problem stops the command with exit code 2."""
+    try:
+        yield
+    except CallqaError as exc:
+        fail(str(exc))
