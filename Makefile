@@ -13,7 +13,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export ORT_DISABLE_TELEMETRY := 1
 
-.PHONY: install demo test lint bench demo-audio clean
+.PHONY: install demo test lint bench demo-audio clean wheel-test
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+# Build the wheel, install it into a fresh environment and score the demo from outside the
+# checkout (CI runs this after the tests).
+wheel-test: install
+	bash .ci/wheel_test.sh
 
 lint: install
 	$(BIN)/ruff check .

@@ -96,15 +96,22 @@ class ScoringSettings(BaseModel):
     )
 
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # a checkout's root (training data)
+
+
+def _bundled(name: str) -> Path:
+    from importlib.resources import files
+
+    return Path(str(files("pipeline.bundled") / name))
 
 
 class ClassifySettings(BaseModel):
     """Classifiers: where trained versions live, and what new ones are built from."""
 
     enabled: bool = True
-    # Versions and the champion pointers; the bundled champion ships in the repository.
-    registry: Path = PROJECT_ROOT / "models" / "registry"
+    # Versions and the champion pointers; default: the registry callqa ships with
+    # (``pipeline/bundled/registry``, i.e. ``models/registry`` in the repository).
+    registry: Path = Field(default_factory=lambda: _bundled("registry"))
     base: str = "gemma3-270m"
     # Layer 12 of 18 measured best (bench/classifier_methods.py) and costs 2/3 of full depth.
     layer: int = Field(12, ge=1, description="encoder layer whose mean-pooled states are used")

@@ -14,9 +14,10 @@ from typing import Literal
 
 import yaml
 
+from pipeline import bundled
 from pipeline.errors import ConfigError
 
-LABELS_FILE = Path(__file__).resolve().parent.parent / "models" / "labels.yaml"
+LABELS_FILE = bundled.path("labels.yaml")
 Speaker = Literal["agent", "customer"]
 Task = Literal["utterance", "call"]
 TASKS: tuple[Task, ...] = ("utterance", "call")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,10 +13,13 @@ from pipeline.classify import LabelModel, UtteranceClassifier
 from pipeline.config import PROJECT_ROOT, Settings
 from pipeline.datasets import build_all
 from pipeline.encoder import Encoder
+from pipeline.errors import ConfigError
 from pipeline.registry import Decision, Registry, new_version
 from pipeline.samples import training_rows
 from pipeline.store import Store
 from pipeline.train import cap_texts, train_model
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
@@ -28,8 +32,13 @@ def load_classifier(settings: Settings) -> UtteranceClassifier | None:
     """The champion utterance classifier, or None when classifiers are off or none is promoted."""
     if not settings.classify.enabled:
         return None
+    root = settings.classify.registry
+    if not root.is_dir():  # a lost or mistyped registry must not quietly switch labels off
+        raise ConfigError(f"classify.registry {root} is not a folder; point it at a registry "
+                          "or set classify.enabled = false to score by words alone")
     model = registry_for(settings).load_champion("utterance")
     if model is None:
+        log.warning("no utterance classifier promoted in %s: scoring by words alone", root)
         return None
     return UtteranceClassifier(model, settings.model_dir, settings.cache_dir / "classify")
 

@@ -16,13 +16,13 @@ from typing import Any, Literal
 
 import yaml
 
-from pipeline import deadline
+from pipeline import bundled, deadline
 from pipeline.conditions import CallContext, Condition, ConditionError, Evidence, Result, parse
 from pipeline.config import LimitsSettings
 from pipeline.errors import CallqaError, InputLimitError
 from pipeline.labels import default_labels
 
-RUBRIC_DIR = Path(__file__).resolve().parents[1] / "rubrics"
+RUBRIC_DIR = bundled.path("rubrics")  # the rubrics callqa ships with
 Outcome = Literal["pass", "fail", "na"]
 _TOP_KEYS = {"id", "version", "language", "name", "description", "phrases", "items"}
 _ITEM_KEYS = {"id", "section", "description", "points", "fatal", "applies_if", "pass_if",

@@ -38,6 +38,7 @@ def settings(model_home: Path, tmp_path: Path) -> Settings:
     home.mkdir()
     (model_home / "models").mkdir(exist_ok=True)
     (home / "models").symlink_to(model_home / "models", target_is_directory=True)
+    (home / "registry").mkdir()
     return Settings(home=home, classify={"registry": home / "registry"})
 
 

@@ -240,3 +240,24 @@ def test_group_cv_picks_the_informative_candidate_and_keeps_the_default_when_dat
     few = np.r_[np.ones(5, dtype=int), np.zeros(len(y) - 5, dtype=int)]
     assert choose_by_group_cv(["noise", "signal"], features, few, groups,
                               c_of=lambda _: 1.0) == ("noise", None)
+
+
+def test_a_missing_registry_is_an_error_not_silence(tmp_path: Path) -> None:
+    from pipeline.config import Settings
+    from pipeline.errors import ConfigError
+    from pipeline.modelops import load_classifier
+
+    lost = {"registry": tmp_path / "no-such-registry"}
+    with pytest.raises(ConfigError, match=r"classify\.registry"):
+        load_classifier(Settings(home=tmp_path, classify=lost))
+    assert load_classifier(Settings(home=tmp_path, classify={**lost, "enabled": False})) is None
+
+
+def test_the_default_registry_and_rubrics_come_with_the_package() -> None:
+    from pipeline import bundled
+    from pipeline.config import Settings
+
+    assert Settings().classify.registry == bundled.path("registry")
+    assert (bundled.path("registry") / "registry.json").is_file()
+    assert {p.stem for p in bundled.path("rubrics").glob("*.yaml")} >= {"ecommerce-zh",
+                                                                       "ecommerce-en"}
