@@ -386,7 +386,12 @@ class Store:
                    upgrade=upgrade, file_mode=settings.file_mode)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, within: Session | None = None) -> Iterator[Session]:
+        """A session in its own transaction, or ``within`` (the caller's transaction, so that
+        several writes commit or roll back together)."""
+        if within is not None:
+            yield within
+            return
         with self._sessions.begin() as session:
             yield session
 
@@ -553,16 +558,17 @@ class Store:
             out.append(entry)
         return out
 
-    def add_samples(self, samples: pd.DataFrame, origin: str) -> int:
+    def add_samples(self, samples: pd.DataFrame, origin: str,
+                    within: Session | None = None) -> int:
         """Keep labelled samples (text, label, value, source, group) for retraining. The same
         (text, label) from the same origin is replaced, later rows winning; returns how many
-        (text, label) pairs are new."""
+        (text, label) pairs are new. ``within``: in the caller's transaction."""
         if origin not in SAMPLE_ORIGINS:
             raise ValueError(f"origin must be one of {SAMPLE_ORIGINS}")
         rows = samples.drop_duplicates(["text", "label"], keep="last")
         pairs = set(zip(rows["text"].astype(str), rows["label"].astype(str), strict=True))
         texts = sorted({text for text, _ in pairs})
-        with self.session() as session:
+        with self.session(within) as session:
             existing: list[tuple[int, str, str]] = []
             for start in range(0, len(texts), 500):
                 existing += session.execute(select(
@@ -600,9 +606,9 @@ class Store:
                                         .order_by(Run.started_at.desc()).limit(limit)))
 
     def audit(self, actor: str, action: str, target: str = "",
-              detail: dict[str, Any] | None = None) -> int:
-        """Add an audit row; returns its id."""
-        with self.session() as session:
+              detail: dict[str, Any] | None = None, within: Session | None = None) -> int:
+        """Add an audit row (``within``: in the caller's transaction); returns its id."""
+        with self.session(within) as session:
             entry = AuditEntry(actor=actor[:100], action=action, target=target[:300],
                                detail=detail or {})
             session.add(entry)

@@ -285,11 +285,14 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                                           form.get("comment", "")[:2000], settings.scoring)
             except ValueError as error:
                 raise HTTPException(400, str(error)) from error
-        new = store.add_samples(outcome.samples, "review") if len(outcome.samples) else 0
-        store.audit(viewer.username, "decision", call_id, {
-            "changed": {k: list(v) for k, v in outcome.changed.items()},
-            "score_before": outcome.score_before, "score_after": outcome.score_after,
-            "samples": len(outcome.samples), "new_samples": new})
+            # One transaction: the answers, the score, the samples they teach and the audit
+            # row are stored together or not at all.
+            new = (store.add_samples(outcome.samples, "review", within=session)
+                   if len(outcome.samples) else 0)
+            store.audit(viewer.username, "decision", call_id, {
+                "changed": {k: list(v) for k, v in outcome.changed.items()},
+                "score_before": outcome.score_before, "score_after": outcome.score_after,
+                "samples": len(outcome.samples), "new_samples": new}, within=session)
         return RedirectResponse(f"/calls/{quote(call_id)}?done=decision", status_code=303)
 
     @app.post("/calls/{call_id}/appeals")
@@ -310,7 +313,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
             session.add(Appeal(inspection_id=view.inspection.id, call_id=call_id,
                                item_id=form["item"], outcome=disputed, agent=viewer.username,
                                reason=reason))
-        store.audit(viewer.username, "appeal", call_id, {"item": form["item"], "reason": reason})
+            store.audit(viewer.username, "appeal", call_id,
+                        {"item": form["item"], "reason": reason}, within=session)
         return RedirectResponse(f"/calls/{quote(call_id)}?done=appeal", status_code=303)
 
     @app.get("/appeals", response_class=HTMLResponse)
@@ -336,8 +340,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
             effect = resolve_appeal(session, view, found, viewer.username, uphold,
                                     form.get("note", "")[:2000], settings.scoring)
             call_id = found.call_id
-        store.audit(viewer.username, "appeal_upheld" if uphold else "appeal_rejected", call_id,
-                    {"appeal": appeal_id, "effect": effect})
+            store.audit(viewer.username, "appeal_upheld" if uphold else "appeal_rejected",
+                        call_id, {"appeal": appeal_id, "effect": effect}, within=session)
         return RedirectResponse(f"/calls/{quote(call_id)}?done=appeal-resolved", status_code=303)
 
     # -- dashboard and audit ------------------------------------------------------------------

@@ -251,3 +251,27 @@ def test_daily_report_is_one_self_contained_file(app_store, tmp_path: Path) -> N
     assert path.name == "callqa-report-2026-11-20.html"
     assert html.count("data:image/png;base64,") >= 3  # trend, heat map, risk
     assert "Top 3 problem areas" in html and "<link" not in html and "src=\"/" not in html
+
+
+def test_a_decision_is_one_transaction(app_store, monkeypatch) -> None:
+    from review_fixtures import sign_in
+
+    from review.app import create_app
+
+    settings, store = app_store
+    client = sign_in(TestClient(create_app(settings, store), raise_server_exceptions=False),
+                     "sup1")
+    page = client.get(f"/calls/{T1_CALL}")
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the audit log is full")
+
+    monkeypatch.setattr(store, "audit", broken)  # the last write of the decision fails
+    response = client.post(f"/calls/{T1_CALL}/decision", data={
+        "item:greeting": "fail", "risk": "low", "csrf_token": csrf_from(page.text)})
+    assert response.status_code == 500
+    with store.session() as session:  # so nothing of it was kept
+        assert session.scalars(select(ReviewDecision)).first() is None
+        assert session.scalars(select(LabeledSample)).first() is None
+        assert all(i.status == "scored" for i in session.scalars(
+            select(Inspection).where(Inspection.call_id == T1_CALL)))
