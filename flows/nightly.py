@@ -32,8 +32,9 @@ from flows.workers import (
     worker_for,
 )
 from pipeline import deadline
-from pipeline.batch import collect, failure_reason, inspect_call, is_transient, job_for
+from pipeline.batch import collect, failure_reason, inspect_call, is_transient
 from pipeline.config import Settings, centre_timezone, get_settings
+from pipeline.manifest import CallJob
 from pipeline.risk import RiskSettings
 from pipeline.store import CallRecord, Store
 
@@ -50,7 +51,7 @@ def _retry_transient(_task: Any, _run: Any, state: Any) -> bool:
       cache_policy=NO_CACHE)
 def transcribe_call(worker: Worker, call: dict[str, Any]) -> tuple[dict, dict[str, str]]:
     """The call's words: ASR (cached by audio hash and settings) or its transcript JSON."""
-    return worker.scorer.document(job_for(call))
+    return worker.scorer.document(CallJob.from_row(call))
 
 
 @task(name="score", cache_policy=NO_CACHE)

@@ -147,13 +147,6 @@ def _filter_dates(batch: Batch, wanted: list[date] | None) -> Batch:
     return Batch(keep, batch.problems)
 
 
-def job_for(call: dict[str, Any]) -> CallJob:
-    source = call["transcript_path"] or call["audio_path"]
-    return CallJob(call_id=str(call["call_id"]), source=Path(source), layout=call["layout"],
-                   language=call["language"], queue=call["queue"],
-                   customer_rating=call["customer_rating"], nps=call["nps"])
-
-
 def in_calibration_sample(call_id: str, share: float) -> bool:
     """A fixed pseudo-random share of calls: the same call is picked on every re-run."""
     bucket = int(hashlib.sha256(call_id.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
@@ -182,7 +175,7 @@ def inspect_call(scorer: Scorer, call: dict[str, Any], document: dict[str, Any],
                  history: Any = None) -> CallRecord:
     """Classify, score and assess one transcribed call; add the review flags."""
     settings = scorer.settings.nightly
-    job = job_for(call)
+    job = CallJob.from_row(call)
     card = scorer.score_transcribed(job, document, versions, history=history)
     inspection = dict(card.inspection)
     flags = list(inspection["flags"])

@@ -3,6 +3,7 @@ and files and folders made with the mode they must have from the first moment.""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -57,3 +58,22 @@ def touch_private(path: str | Path, mode: int = 0o600) -> Path:
     with suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
     return path
+
+
+def read_bounded(path: str | Path, limit: int, what: str, setting: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, else InputLimitError naming
+    ``what`` it is and the ``setting`` that sets the limit (checked before reading, and while
+    reading in case the file grows). A FIFO or a device would block or never end: OSError."""
+    from pipeline.errors import InputLimitError
+
+    path = Path(path)
+    if not path.is_file():
+        raise OSError(errno.EINVAL, f"{what} is not a regular file", str(path))
+    size = path.stat().st_size
+    if size > limit:
+        raise InputLimitError(f"{path}: {what} is {size} bytes (limit {limit}; {setting})")
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputLimitError(f"{path}: {what} is over {limit} bytes ({setting})")
+    return data

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pandera.errors
@@ -50,6 +52,20 @@ class CallJob:
         """A job whose call id is the file name stem (UnsafePathError if it cannot be one)."""
         return cls(check_call_id(path.stem, str(path)), path)
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> CallJob:
+        """The job for one call row (a manifest row, or a nightly batch's call): the one
+        converter both use. A transcript, where given, is used instead of the audio."""
+        def given(key: str) -> Any:
+            value = row.get(key)
+            return value if _given(value) else None
+
+        return cls(call_id=str(row["call_id"]),
+                   source=Path(given("transcript_path") or row["audio_path"]),
+                   layout=given("layout"), language=given("language"), queue=given("queue"),
+                   customer_rating=_number(given("customer_rating")),
+                   nps=_number(given("nps")))
+
 
 @dataclass(frozen=True)
 class Manifest:
@@ -58,20 +74,12 @@ class Manifest:
     problems: list[ManifestProblem]
 
     def jobs(self) -> list[CallJob]:
-        """A job per good row; a transcript, where given, is used instead of the audio."""
-        return [
-            CallJob(
-                call_id=row.call_id,
-                source=Path(row.transcript_path if _given(row.transcript_path)
-                            else row.audio_path),
-                layout=row.layout, language=row.language,
-                queue=row.queue if _given(row.queue) else None,
-                customer_rating=float(row.customer_rating) if _given(row.customer_rating)
-                else None,
-                nps=float(row.nps) if _given(row.nps) else None,
-            )
-            for row in self.calls.itertuples(index=False)
-        ]
+        """A job per good row."""
+        return [CallJob.from_row(row) for row in self.calls.to_dict(orient="records")]
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _given(value: object) -> bool:

@@ -19,7 +19,8 @@ import yaml
 from pipeline import bundled, deadline
 from pipeline.conditions import CallContext, Condition, ConditionError, Evidence, Result, parse
 from pipeline.config import LimitsSettings
-from pipeline.errors import CallqaError, InputLimitError
+from pipeline.errors import CallqaError
+from pipeline.fsutil import read_bounded
 from pipeline.labels import default_labels
 
 RUBRIC_DIR = bundled.path("rubrics")  # the rubrics callqa ships with
@@ -99,7 +100,8 @@ def load(name_or_path: str | Path, *, max_bytes: int | None = None) -> Rubric:
     path = resolve_path(name_or_path)
     limit = LimitsSettings().max_rubric_bytes if max_bytes is None else max_bytes
     try:
-        data = yaml.load(_read_bounded(path, limit).decode("utf-8"), Loader=_RubricLoader)
+        data = yaml.load(read_bounded(path, limit, "rubric", "limits.max_rubric_bytes")
+                         .decode("utf-8"), Loader=_RubricLoader)
     except _AliasError as exc:
         raise RubricError(f"{path}: {exc}") from exc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -107,18 +109,6 @@ def load(name_or_path: str | Path, *, max_bytes: int | None = None) -> Rubric:
     except RecursionError as exc:
         raise RubricError(f"{path}: cannot read YAML (nested too deeply)") from exc
     return from_dict(data, str(path))
-
-
-def _read_bounded(path: Path, limit: int) -> bytes:
-    size = path.stat().st_size
-    if size > limit:
-        raise InputLimitError(f"{path}: rubric is {size} bytes (limit {limit}; "
-                              "limits.max_rubric_bytes)")
-    with open(path, "rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise InputLimitError(f"{path}: rubric is over {limit} bytes (limits.max_rubric_bytes)")
-    return data
 
 
 # -- YAML without alias bombs --------------------------------------------------------------

@@ -22,7 +22,7 @@ from pydantic import (
 from pipeline.asr import Transcription, confidence
 from pipeline.config import LimitsSettings
 from pipeline.errors import InputLimitError, TranscriptError
-from pipeline.fsutil import write_json
+from pipeline.fsutil import read_bounded, write_json
 from pipeline.ids import call_id_problem
 
 
@@ -123,7 +123,8 @@ def load(path: str | Path, *, max_bytes: int | None = None) -> dict[str, Any]:
     ``limits.max_transcript_bytes``) are refused before they are read."""
     limit = LimitsSettings().max_transcript_bytes if max_bytes is None else max_bytes
     try:
-        document = json.loads(_read_bounded(Path(path), limit).decode("utf-8"))
+        document = json.loads(read_bounded(path, limit, "transcript",
+                                           "limits.max_transcript_bytes").decode("utf-8"))
     except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are both
         raise TranscriptError(f"{path}: cannot read transcript JSON ({exc})") from exc
     except RecursionError as exc:
@@ -131,23 +132,6 @@ def load(path: str | Path, *, max_bytes: int | None = None) -> dict[str, Any]:
     except MemoryError as exc:
         raise TranscriptError(f"{path}: cannot read transcript JSON (out of memory)") from exc
     return validate(document, str(path))
-
-
-def _read_bounded(path: Path, limit: int) -> bytes:
-    """The file's bytes; InputLimitError past ``limit`` (checked before reading, and while
-    reading in case the file grows)."""
-    if not path.is_file():  # a FIFO or a device would block or never end
-        raise TranscriptError(f"{path}: not a regular file")
-    size = path.stat().st_size
-    if size > limit:
-        raise InputLimitError(f"{path}: transcript is {size} bytes (limit {limit}; "
-                              "limits.max_transcript_bytes)")
-    with open(path, "rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise InputLimitError(f"{path}: transcript is over {limit} bytes "
-                              "(limits.max_transcript_bytes)")
-    return data
 
 
 def check_limits(document: dict[str, Any], limits: LimitsSettings, source: str = "") -> None:
