@@ -12,6 +12,7 @@ components were used, so two composites are comparable only with the same basis.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -80,6 +81,15 @@ def composite(qa: float | None, rating: float | None, nps: float | None,
         return None, "none"
     value = sum(v * w for v, w in parts.values()) / total_weight
     return round(value, 2), "+".join(parts)
+
+
+def human_scores(items: Sequence[Any], answers: Mapping[str, str], rating: float | None,
+                 nps: float | None, settings: ScoringSettings) -> tuple[float, float | None]:
+    """(QA score, composite) of a reviewed call: each item (``item_id``, ``outcome``,
+    ``max_points``, ``fatal``) takes people's answer where there is one, the AI's elsewhere."""
+    score, _ = score_outcomes([(answers.get(i.item_id, i.outcome), i.max_points, i.fatal)
+                               for i in items])
+    return score, composite(score, rating, nps, settings)[0]
 
 
 def _present(value: float | None) -> bool:

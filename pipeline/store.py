@@ -58,7 +58,7 @@ from sqlalchemy.orm import (
 from pipeline.config import ScoringSettings, Settings
 from pipeline.fsutil import ensure_dir, touch_private
 from pipeline.pii import redact
-from pipeline.scoring import composite, score_outcomes
+from pipeline.scoring import human_scores
 from pipeline.text import search_grams
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -464,10 +464,10 @@ class Store:
             else:
                 session.add(inspection)
             session.flush()
-            session.add_all(self._item_rows(inspection.id, record.items))
+            items = self._item_rows(inspection.id, record.items)
+            session.add_all(items)
             if same is None and previous is not None and previous.status == "reviewed":
-                session.flush()
-                _carry_review(session, previous, inspection, record)
+                _carry_review(session, previous, inspection, items, record)
             session.execute(update(Inspection).where(Inspection.call_id == call_id,
                                                      Inspection.id != inspection.id)
                             .values(current=False))
@@ -725,7 +725,7 @@ class Store:
 
 
 def _carry_review(session: Session, previous: Inspection, new: Inspection,
-                  record: CallRecord) -> None:
+                  items: list[ItemResult], record: CallRecord) -> None:
     """A reviewed call scored with a new rubric or model stays reviewed: each item the new
     rubric still has takes the reviewers' latest answer on the call (the decisions stay on
     the inspection they were made on), the rest keep the AI's, and the human score and
@@ -735,15 +735,12 @@ def _carry_review(session: Session, previous: Inspection, new: Inspection,
             select(ReviewDecision.item_id, ReviewDecision.human_outcome)
             .where(ReviewDecision.call_id == new.call_id).order_by(ReviewDecision.id)):
         answers[item_id] = outcome
-    items = session.scalars(select(ItemResult).where(ItemResult.inspection_id == new.id)).all()
-    score, _ = score_outcomes([(answers.get(i.item_id, i.outcome), i.max_points, i.fatal)
-                               for i in items])
     new.status = "reviewed"
     new.reviewed_by, new.reviewed_at = previous.reviewed_by, previous.reviewed_at
     new.human_risk_level = answers.get("risk") or previous.human_risk_level
-    new.human_score = score
-    new.human_composite, _ = composite(score, record.call.get("customer_rating"),
-                                       record.call.get("nps"), record.scoring)
+    new.human_score, new.human_composite = human_scores(
+        items, answers, record.call.get("customer_rating"), record.call.get("nps"),
+        record.scoring)
 
 
 def plain_value(value: Any) -> Any:

@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from pipeline.config import ScoringSettings
-from pipeline.scoring import composite, score_outcomes
+from pipeline.scoring import human_scores
 from pipeline.store import Appeal, ReviewDecision, utcnow
 from review.queries import CallView
 
@@ -81,10 +81,8 @@ def record_decision(session: Session, view: CallView, reviewer: str, answers: di
 def _rescore(view: CallView, outcomes: dict[str, str], scoring: ScoringSettings) -> None:
     inspection = view.inspection
     assert inspection is not None
-    score, _ = score_outcomes([(outcomes[i.item_id], i.max_points, i.fatal) for i in view.items])
-    inspection.human_score = score
-    inspection.human_composite, _ = composite(score, view.call.customer_rating, view.call.nps,
-                                              scoring)
+    inspection.human_score, inspection.human_composite = human_scores(
+        view.items, outcomes, view.call.customer_rating, view.call.nps, scoring)
 
 
 def resolve_appeal(session: Session, view: CallView, appeal: Appeal, resolver: str,
