@@ -32,11 +32,8 @@ def within(path: Path, root: Path) -> bool:
 
 def resolve(path: str | Path) -> Path | None:
     """The real path (symlinks followed) of an existing regular file, else None."""
-    try:
-        real = Path(path).resolve(strict=True)
-    except (OSError, RuntimeError):
-        return None
-    return real if real.is_file() else None
+    real = _real(path)
+    return real if real is not None and real.is_file() else None
 
 
 def verify_audio(path: Path) -> str:
@@ -67,7 +64,7 @@ def recording_fields(audio_path: str | None, document: dict[str, Any],
     real = resolve(audio_path)
     if real is None or real.suffix.lower() not in MEDIA_TYPES:
         return {}
-    root = next((r for r in (_resolved_root(r) for r in roots) if r and within(real, r)), None)
+    root = next((r for r in (_real(r) for r in roots) if r and within(real, r)), None)
     if root is None:
         log.warning("%s lies outside the recording roots; it will not be played back", real)
         return {}
@@ -91,16 +88,16 @@ def servable(audio_path: str | None, audio_sha256: str | None, audio_root: str |
     if not (audio_path and audio_sha256 and audio_root):
         return None
     real = resolve(audio_path)
-    root = _resolved_root(audio_root)
+    root = _real(audio_root)
     if real is None or root is None or not within(real, root):
         return None
     media = MEDIA_TYPES.get(real.suffix.lower())
     if media is None:
         return None
     if configured_roots and not any(
-            (r := _resolved_root(c)) is not None and within(real, r) for c in configured_roots):
+            (r := _real(c)) is not None and within(real, r) for c in configured_roots):
         return None
-    if any((f := _resolved_root(p)) is not None and within(real, f) for p in forbidden):
+    if any((f := _real(p)) is not None and within(real, f) for p in forbidden):
         return None
     stat = real.stat()
     if _digest(str(real), stat.st_ino, stat.st_size, stat.st_mtime_ns) != audio_sha256:
@@ -108,9 +105,10 @@ def servable(audio_path: str | None, audio_sha256: str | None, audio_root: str |
     return real, media
 
 
-def _resolved_root(root: str | Path) -> Path | None:
+def _real(path: str | Path) -> Path | None:
+    """The real path (``~`` expanded, symlinks followed) of something that exists, else None."""
     try:
-        return Path(root).expanduser().resolve(strict=True)
+        return Path(path).expanduser().resolve(strict=True)
     except (OSError, RuntimeError):
         return None
 
