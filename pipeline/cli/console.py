@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import NoReturn
 
 import typer
@@ -21,6 +22,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     with ``code`` (2: usage or configuration, 1: the work failed)."""
     err.print(f"[red]error:[/] {escape(message)}")
     raise typer.Exit(code)
+
+
+def day_option(value: str | None) -> date | None:
+    """A ``--date``-style option as a day (None when not given); a usage error if it is none."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"not a date (YYYY-MM-DD): {value!r}")
 
 
 @contextmanager

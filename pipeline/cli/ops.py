@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,23 +13,13 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline.cli.console import err, fail, out
+from pipeline.cli.console import day_option, err, fail, out
 from pipeline.config import get_settings
 from pipeline.errors import CallqaError
 from pipeline.fsutil import atomic_open
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def _date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"not a date (YYYY-MM-DD): {value!r}")
-    return None
 
 
 def run(
@@ -68,7 +58,7 @@ def run(
             result["summary"] = flow(
                 source=str(source) if source else None,
                 manifest=str(manifest) if manifest else None,
-                date_from=_date(date_), date_to=_date(to), rescore=rescore, run_id=run_id,
+                date_from=day_option(date_), date_to=day_option(to), rescore=rescore, run_id=run_id,
                 settings_json=settings_payload(settings))
         except Exception as error:
             result["error"] = error
@@ -210,7 +200,7 @@ def export(
 
     if format_ not in ("parquet", "csv"):
         fail("--format must be parquet or csv")
-    first, last = _date(date_from), _date(date_to)
+    first, last = day_option(date_from), day_option(date_to)
     start = datetime(first.year, first.month, first.day) if first else None
     end = datetime(last.year, last.month, last.day) + timedelta(days=1) if last else None
     settings = get_settings()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from pipeline.cli.console import fail, out
+from pipeline.cli.console import day_option, fail, out
 from pipeline.config import get_settings
 from pipeline.errors import CallqaError
 
@@ -54,10 +53,7 @@ def report(
     from pipeline.reports.daily import write_report
 
     settings = get_settings()
-    try:
-        wanted = date.fromisoformat(day) if day else None
-    except ValueError:
-        fail(f"not a date (YYYY-MM-DD): {day!r}")
+    wanted = day_option(day)
     path = write_report(_store(), settings, wanted, out_dir or settings.home / "reports")
     out.print(f"report → {path}")
 
