@@ -281,6 +281,11 @@ _DOMAINS = ("qq.com", "163.com", "gmail.com", "outlook.com", "yahoo.com.sg", "co
             "mail.co.id", "fpt.vn", "hotmail.co.th", "sina.cn")
 
 
+# E-mail forms that spell out the @ and the dots: form → (at, dot).
+_SPELLED_AT = {"spelled": (" at ", " dot "), "spelled_caps": (" AT ", " DOT "),
+               "bracket": ("[at]", "[dot]"), "chinese": ("艾特", "点")}
+
+
 def email_case(rng: random.Random) -> tuple[str, str]:
     form = rng.choice(["plain", "plain", "cjk", "fullwidth_at", "fullwidth_dot", "spelled",
                        "spelled_caps", "bracket", "paren", "chinese", "upper"])
@@ -291,16 +296,11 @@ def email_case(rng: random.Random) -> tuple[str, str]:
         return f"{local}＠{domain}", f"EMAIL/{form}"
     if form == "fullwidth_dot":
         return f"{local}＠{domain.replace('.', '．')}", f"EMAIL/{form}"
-    if form == "spelled":
-        return f"{local} at {name} dot {tld.replace('.', ' dot ')}", f"EMAIL/{form}"
-    if form == "spelled_caps":
-        return f"{local} AT {name} DOT {tld.replace('.', ' DOT ')}", f"EMAIL/{form}"
-    if form == "bracket":
-        return f"{local}[at]{name}[dot]{tld.replace('.', '[dot]')}", f"EMAIL/{form}"
+    if form in _SPELLED_AT:
+        at, dot = _SPELLED_AT[form]
+        return f"{local}{at}{name}{dot}{tld.replace('.', dot)}", f"EMAIL/{form}"
     if form == "paren":
         return f"{local}(at){domain}", f"EMAIL/{form}"
-    if form == "chinese":
-        return f"{local}艾特{name}点{tld.replace('.', '点')}", f"EMAIL/{form}"
     if form == "upper":
         return f"{local.upper()}@{domain.upper()}", f"EMAIL/{form}"
     return f"{local}@{domain}", f"EMAIL/{form}"
