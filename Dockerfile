@@ -23,7 +23,7 @@ COPY models ./models
 # CPU-only torch first, so that the pinned torch==2.13.0 never pulls CUDA packages.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
  && pip install . \
- && python -c "from pipeline.config import get_settings; from pipeline.whisper_models import resolve_model; resolve_model('base', get_settings().model_dir)"
+ && python -c "from pipeline.config import get_settings; from pipeline.models.whisper import resolve_model; resolve_model('base', get_settings().model_dir)"
 
 COPY examples ./examples
 

@@ -44,8 +44,8 @@ from rich.table import Table
 
 from pipeline import audio as audio_io
 from pipeline.asr import TranscribeOptions, Transcriber, Transcription, _segments_frame
-from pipeline.cache import DiskCache
 from pipeline.config import Settings, apply_offline_environment
+from pipeline.support.cache import DiskCache
 from pipeline.text import to_simplified
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """Which training method for the utterance classifiers? Measured, not assumed.
 
-On a fixed subsample of the utterance samples (``pipeline.datasets``; train and validation are
-different dialogues), compares per label:
+On a fixed subsample of the utterance samples (``pipeline.training.datasets``; train and validation
+are different dialogues), compares per label:
   tfidf       char 1-3-gram TF-IDF + logistic regression (the baseline)
   frozen-L{k} Gemma-3 270M mean-pooled layer-k features + logistic regression
   hybrid-L{k} both feature sets in one logistic regression (dense block weighted x1 and x3)
@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 from scipy.sparse import csr_matrix, hstack  # noqa: E402
 
-from pipeline.base_models import resolve_base  # noqa: E402
 from pipeline.config import get_settings  # noqa: E402
-from pipeline.datasets import build_all  # noqa: E402
-from pipeline.heads import fit_head, metrics_for, tfidf_vectorizer  # noqa: E402
+from pipeline.models.base import resolve_base  # noqa: E402
+from pipeline.training.datasets import build_all  # noqa: E402
+from pipeline.training.heads import fit_head, metrics_for, tfidf_vectorizer  # noqa: E402
 
 LAYERS = (6, 9, 12, 15, 18)
 FUSION_LAYERS = (12, 15, 18)

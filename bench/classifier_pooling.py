@@ -36,9 +36,9 @@ from classifier_methods import (  # noqa: E402
     write_report,
 )
 
-from pipeline.base_models import resolve_base  # noqa: E402
 from pipeline.config import get_settings  # noqa: E402
-from pipeline.heads import fit_head, metrics_for, tfidf_vectorizer  # noqa: E402
+from pipeline.models.base import resolve_base  # noqa: E402
+from pipeline.training.heads import fit_head, metrics_for, tfidf_vectorizer  # noqa: E402
 
 LAYERS = (9, 12)
 POOLINGS = ("mean", "wmean", "last", "mean+last")

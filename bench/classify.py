@@ -21,14 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.asr import TranscribeOptions, Transcriber  # noqa: E402
-from pipeline.base_models import resolve_base  # noqa: E402
 from pipeline.classify import UtteranceClassifier  # noqa: E402
 from pipeline.config import Settings, get_settings  # noqa: E402
 from pipeline.conversation import turns_from_document  # noqa: E402
-from pipeline.datasets import build_all  # noqa: E402
-from pipeline.encoder import Encoder  # noqa: E402
-from pipeline.modelops import registry_for  # noqa: E402
-from pipeline.train import train_model  # noqa: E402
+from pipeline.models.base import resolve_base  # noqa: E402
+from pipeline.models.encoder import Encoder  # noqa: E402
+from pipeline.models.registry import registry_for  # noqa: E402
+from pipeline.training.datasets import build_all  # noqa: E402
+from pipeline.training.train import train_model  # noqa: E402
 from pipeline.transcript import from_transcription  # noqa: E402
 
 

@@ -35,7 +35,7 @@ FLAGS = ["low_score:55<60", "high_risk:0.7", "fatal:forbidden-phrases", "low_asr
 def build(db: Path, calls: int, settings: Settings) -> None:
     from sqlalchemy import insert
 
-    from pipeline.batch import inspect_call
+    from pipeline.batch.run import inspect_call
     from pipeline.scorecard import Scorer
     from pipeline.store import (
         Call,

@@ -2,7 +2,7 @@
 
 Labelled set: the *validation* dialogues of STC-3 and MUSIED (never used to train the
 classifiers). A dialogue is a positive when a customer turn carries a threat to escalate or a
-compensation demand by the written weak-label rules (pipeline/weak_rules.py, hand-checked
+compensation demand by the written weak-label rules (pipeline/training/weak_rules.py, hand-checked
 precision 0.87 / 0.83 — see models/README.md). The risk (pipeline/risk.py: its own rules plus
 the champion classifier's signals) is scored for each dialogue; we pick
 
@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.config import get_settings  # noqa: E402
 from pipeline.conversation import turns_from_document  # noqa: E402
-from pipeline.datasets import _MUSIED_SPEAKER, split_of, stc3_dialogues  # noqa: E402
-from pipeline.modelops import load_classifier  # noqa: E402
+from pipeline.models.registry import load_classifier  # noqa: E402
 from pipeline.risk import assess  # noqa: E402
-from pipeline.weak_rules import label_text  # noqa: E402
+from pipeline.training.datasets import _MUSIED_SPEAKER, split_of, stc3_dialogues  # noqa: E402
+from pipeline.training.weak_rules import label_text  # noqa: E402
 
 
 def dialogues(data: Path) -> list[tuple[str, list[dict]]]:

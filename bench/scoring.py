@@ -22,8 +22,8 @@ from pathlib import Path
 
 from pipeline import transcript
 from pipeline.asr import TranscribeOptions, Transcriber
+from pipeline.batch.manifest import read_manifest
 from pipeline.config import Settings
-from pipeline.manifest import read_manifest
 from pipeline.rubric import load
 from pipeline.scoring import score_document
 

@@ -31,12 +31,12 @@ from flows.workers import (
     settings_payload,
     worker_for,
 )
-from pipeline import deadline
-from pipeline.batch import collect, failure_reason, inspect_call, is_transient
+from pipeline.batch.manifest import CallJob
+from pipeline.batch.run import collect, failure_reason, inspect_call, is_transient
 from pipeline.config import Settings, centre_timezone, get_settings
-from pipeline.manifest import CallJob
 from pipeline.risk import RiskSettings
 from pipeline.store import CallRecord, Store
+from pipeline.support import deadline
 
 
 def _retry_transient(_task: Any, _run: Any, state: Any) -> bool:

@@ -19,9 +19,10 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.workers import settings_from_payload
 from pipeline.config import Settings, get_settings
-from pipeline.modelops import DEFAULT_DATA, registry_for, train_challenger
+from pipeline.models.registry import registry_for
 from pipeline.store import Store, as_utc
-from pipeline.train import comparison_table
+from pipeline.training.challenger import DEFAULT_DATA, train_challenger
+from pipeline.training.train import comparison_table
 
 TRAINED = ("promoted", "not_promoted")
 

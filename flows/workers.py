@@ -60,7 +60,7 @@ def worker_for(payload: str) -> Worker:
 def current_versions(settings: Settings) -> dict[str, Any]:
     """The rubric hashes and classifier version a call scored tonight would carry."""
     from pipeline import rubric as rubric_mod
-    from pipeline.modelops import registry_for
+    from pipeline.models.registry import registry_for
 
     names = {settings.scoring.default_rubric, *settings.scoring.rubric_by_language.values()}
     hashes = sorted(rubric_mod.load(name).content_hash for name in names)

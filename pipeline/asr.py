@@ -22,14 +22,14 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline import audio as audio_io
-from pipeline import deadline
-from pipeline.cache import DiskCache, stable_key
 from pipeline.config import SUPPORTED_LANGUAGES, ChannelLayout, Language, Settings, get_settings
 from pipeline.errors import ConfigError
-from pipeline.interleave import assign_words, join_speech
+from pipeline.models.whisper import ResolvedModel, resolve_model
 from pipeline.schemas import SEGMENT_COLUMNS, SegmentSchema
+from pipeline.speakers.interleave import assign_words, join_speech
+from pipeline.support import deadline
+from pipeline.support.cache import DiskCache, stable_key
 from pipeline.text import to_simplified
-from pipeline.whisper_models import ResolvedModel, resolve_model
 
 __all__ = ["TranscribeOptions", "Transcriber", "Transcription", "resolve_model"]
 

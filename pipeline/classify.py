@@ -19,10 +19,10 @@ import pandas as pd
 from safetensors.numpy import load_file, save_file
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline.base_models import resolve_base
-from pipeline.cache import DiskCache, stable_key
-from pipeline.encoder import Encoder
 from pipeline.errors import ModelNotFoundError
+from pipeline.models.base import resolve_base
+from pipeline.models.encoder import Encoder
+from pipeline.support.cache import DiskCache, stable_key
 
 Method = str  # "tfidf" | "frozen" | "hybrid"
 METHODS = ("tfidf", "frozen", "hybrid")

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.conditions import Evidence
+from pipeline.rubric.conditions import Evidence
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from rich.table import Table
 
 from pipeline import rubric as rubric_mod
 from pipeline import transcript
+from pipeline.batch.manifest import CallJob
 from pipeline.config import Settings
 from pipeline.conversation import turns_from_document
-from pipeline.manifest import CallJob
 from pipeline.scoring import CallFacts, Scorecard, score_document
-from pipeline.textsafe import format_time, shown
+from pipeline.support.textsafe import format_time, shown
 
 OUTCOME_STYLE = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "na": "[dim]n/a[/]"}
 
@@ -63,7 +63,7 @@ class Scorer:
     def classifier(self) -> Any:
         """The champion utterance classifier, loaded once; None when there is none."""
         if self._classifier is None:
-            from pipeline.modelops import load_classifier
+            from pipeline.models.registry import load_classifier
 
             self._classifier = load_classifier(self.settings) or False
         return self._classifier or None

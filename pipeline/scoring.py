@@ -19,11 +19,11 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.conditions import CallContext
 from pipeline.config import ScoringSettings
 from pipeline.conversation import ConversationMetrics, measure, turns_from_document
 from pipeline.risk import CustomerHistory, RiskAssessment, assess
 from pipeline.rubric import ItemJudgement, Rubric, evaluate
+from pipeline.rubric.conditions import CallContext
 from pipeline.schemas import ITEM_RESULT_COLUMNS, InspectionSchema, ItemResultSchema
 
 

@@ -22,8 +22,8 @@ from pydantic import (
 from pipeline.asr import Transcription, confidence
 from pipeline.config import LimitsSettings
 from pipeline.errors import InputLimitError, TranscriptError
-from pipeline.fsutil import read_bounded, write_json
-from pipeline.ids import call_id_problem
+from pipeline.support.fsutil import read_bounded, write_json
+from pipeline.support.ids import call_id_problem
 
 
 class TurnDoc(BaseModel):

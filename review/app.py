@@ -22,14 +22,14 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from starlette.middleware.sessions import SessionMiddleware
 
+from pipeline.batch.recordings import servable
 from pipeline.config import Settings, centre_timezone, get_settings
 from pipeline.errors import ConfigError
-from pipeline.fsutil import ensure_dir
-from pipeline.recordings import servable
 from pipeline.reports import analytics, charts
 from pipeline.reports.daily import TEMPLATES as REPORT_TEMPLATES
 from pipeline.reports.format import FILTERS
 from pipeline.store import Appeal, AuditEntry, Store
+from pipeline.support.fsutil import ensure_dir
 from review.auth import (
     LoginLimiter,
     Viewer,

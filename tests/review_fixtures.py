@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from pipeline.batch import inspect_call
+from pipeline.batch.run import inspect_call
 from pipeline.config import Settings
 from pipeline.scorecard import Scorer
 from pipeline.store import AuditEntry, CallRecord, Store

@@ -11,7 +11,7 @@ import pytest
 from conftest import EXAMPLES, ROOT, SHARED_DATA
 
 from pipeline.config import Settings
-from pipeline.heads import metrics_for
+from pipeline.training.heads import metrics_for
 
 pytestmark = pytest.mark.slow
 REGISTRY = ROOT / "models" / "registry"
@@ -31,7 +31,7 @@ FLOORS = {
 
 @pytest.fixture(scope="module")
 def bundled(model_home: Path) -> Settings:
-    from pipeline.modelops import registry_for
+    from pipeline.models.registry import registry_for
 
     settings = Settings(home=model_home, classify={"registry": REGISTRY})
     if registry_for(settings).champion("utterance") is None:
@@ -42,8 +42,8 @@ def bundled(model_home: Path) -> Settings:
 @pytest.mark.shared_data
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"{SHARED_DATA} not found")
 def test_champion_accuracy_floors_on_validation_dialogues(bundled: Settings) -> None:
-    from pipeline.datasets import build_all
-    from pipeline.modelops import registry_for
+    from pipeline.models.registry import registry_for
+    from pipeline.training.datasets import build_all
 
     model = registry_for(bundled).load_champion("utterance")
     samples = build_all(SHARED_DATA, task="utterance")
@@ -62,7 +62,7 @@ def test_champion_accuracy_floors_on_validation_dialogues(bundled: Settings) -> 
 
 
 def test_demo_call_scored_with_the_champion(bundled: Settings, tmp_path: Path) -> None:
-    from pipeline.manifest import CallJob
+    from pipeline.batch.manifest import CallJob
     from pipeline.scorecard import Scorer
 
     settings = Settings(home=bundled.home, classify={"registry": REGISTRY})

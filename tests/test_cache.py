@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.cache import DiskCache, stable_key
-from pipeline.fsutil import atomic_open
+from pipeline.support.cache import DiskCache, stable_key
+from pipeline.support.fsutil import atomic_open
 
 
 def test_stable_key_depends_on_every_part() -> None:

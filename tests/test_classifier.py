@@ -12,16 +12,16 @@ import pytest
 from tiny_models import make_tiny_base
 from typer.testing import CliRunner
 
-from pipeline.base_models import resolve_base
 from pipeline.classify import LabelModel, UtteranceClassifier
 from pipeline.cli import app
 from pipeline.config import Settings
-from pipeline.datasets import SAMPLE_COLUMNS
-from pipeline.encoder import Encoder
-from pipeline.heads import choose_by_group_cv
-from pipeline.registry import Registry
+from pipeline.models.base import resolve_base
+from pipeline.models.encoder import Encoder
+from pipeline.models.registry import Registry
 from pipeline.risk import assess
-from pipeline.train import comparison_table, train_model
+from pipeline.training.datasets import SAMPLE_COLUMNS
+from pipeline.training.heads import choose_by_group_cv
+from pipeline.training.train import comparison_table, train_model
 
 POSITIVE = ["我要投诉你们", "我要去12315投诉", "太差了我要投诉", "再不处理就投诉到底",
             "我要投诉快递", "投诉你们客服", "必须投诉", "我一定投诉"]
@@ -185,8 +185,8 @@ def test_train_classify_and_models_cli(env_home: Settings, tmp_path: Path) -> No
 
 def test_scorer_uses_the_champion_for_label_conditions_and_risk(env_home: Settings,
                                                                 tmp_path: Path) -> None:
-    from pipeline.manifest import CallJob
-    from pipeline.modelops import registry_for
+    from pipeline.batch.manifest import CallJob
+    from pipeline.models.registry import registry_for
     from pipeline.scorecard import Scorer
 
     registry = registry_for(env_home)
@@ -245,7 +245,7 @@ def test_group_cv_picks_the_informative_candidate_and_keeps_the_default_when_dat
 def test_a_missing_registry_is_an_error_not_silence(tmp_path: Path) -> None:
     from pipeline.config import Settings
     from pipeline.errors import ConfigError
-    from pipeline.modelops import load_classifier
+    from pipeline.models.registry import load_classifier
 
     lost = {"registry": tmp_path / "no-such-registry"}
     with pytest.raises(ConfigError, match=r"classify\.registry"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipeline.conditions import CONDITIONS, CallContext, parse
 from pipeline.conversation import measure, turns_from_document
+from pipeline.rubric.conditions import CONDITIONS, CallContext, parse
 
 CALL = {"call_id": "C1", "language": "zh", "turns": [
     {"speaker": "agent", "start": 0.5, "end": 3.0, "text": "您好，很高兴为您服务"},

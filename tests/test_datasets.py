@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 from conftest import SHARED_DATA
 
-from pipeline.datasets import (
+from pipeline.bundled.labels import default_labels
+from pipeline.store import Store
+from pipeline.training.datasets import (
     build_all,
     build_cold,
     build_mobilecs,
@@ -19,10 +21,8 @@ from pipeline.datasets import (
     build_stc3,
     split_of,
 )
-from pipeline.labels import default_labels
-from pipeline.samples import read_samples, training_rows
-from pipeline.store import Store
-from pipeline.weak_rules import label_text, text_key
+from pipeline.training.samples import read_samples, training_rows
+from pipeline.training.weak_rules import label_text, text_key
 
 
 def _value(frame: pd.DataFrame, text: str, label: str) -> int:

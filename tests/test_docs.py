@@ -12,8 +12,8 @@ import typer
 from pydantic import BaseModel
 
 from pipeline.cli import app
-from pipeline.conditions import CONDITIONS
 from pipeline.config import Settings
+from pipeline.rubric.conditions import CONDITIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

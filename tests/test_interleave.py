@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.interleave import SAMPLE_RATE, Stretch, assign_words, join_speech
+from pipeline.speakers.interleave import SAMPLE_RATE, Stretch, assign_words, join_speech
 
 
 @dataclass

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.batch.manifest import read_manifest
 from pipeline.errors import CallqaError
-from pipeline.manifest import read_manifest
 
 HEADER = ("call_id,audio_path,layout,language,agent_id,team,queue,started_at,customer_id,"
           "customer_rating,nps\n")

@@ -25,7 +25,7 @@ from flows.retrain import retrain
 from flows.schedules import deployments, scheduled_nightly
 from flows.workers import settings_payload
 from pipeline.config import ScheduleSettings, Settings
-from pipeline.registry import Registry
+from pipeline.models.registry import Registry
 from pipeline.store import Inspection, Run, Store
 
 ROOT = Path(__file__).resolve().parents[1]

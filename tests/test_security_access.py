@@ -13,7 +13,7 @@ from itsdangerous import TimestampSigner
 from review_fixtures import PASSWORD, audit_rows, csrf_from, sign_in
 from sqlalchemy import update
 
-from pipeline.batch import collect, inspect_call
+from pipeline.batch.run import collect, inspect_call
 from pipeline.config import Settings
 from pipeline.scorecard import Scorer
 from pipeline.store import Call, Store

@@ -218,7 +218,7 @@ def test_a_call_over_its_time_budget_fails_and_the_batch_goes_on(prefect_db: Pat
         if ctx.call_id == slow_call:
             import time
 
-            from pipeline import deadline
+            from pipeline.support import deadline
 
             while True:
                 deadline.check("a stalled item")

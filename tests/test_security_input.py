@@ -14,17 +14,18 @@ import pytest
 from audio_factory import tone, write
 from typer.testing import CliRunner
 
-from pipeline import asr, cli, deadline, ids, textsafe, transcript
+from pipeline import asr, cli, transcript
 from pipeline.asr import TranscribeOptions, Transcriber
 from pipeline.audio import file_sha256
-from pipeline.cache import DiskCache
+from pipeline.batch.manifest import CallJob, read_manifest
 from pipeline.cli import calls
 from pipeline.config import LimitsSettings, get_settings
 from pipeline.conversation import measure, turns_from_document
 from pipeline.errors import CallTimeoutError, InputLimitError, TranscriptError, UnsafePathError
-from pipeline.manifest import CallJob, read_manifest
+from pipeline.models.whisper import ResolvedModel
 from pipeline.rubric import RubricError, evaluate, from_dict, load
-from pipeline.whisper_models import ResolvedModel
+from pipeline.support import deadline, ids, textsafe
+from pipeline.support.cache import DiskCache
 
 runner = CliRunner()
 
@@ -44,7 +45,7 @@ def regex_rubric(pattern: str, **options: object) -> dict:
 
 
 def context(document: dict):
-    from pipeline.conditions import CallContext
+    from pipeline.rubric.conditions import CallContext
 
     turns = turns_from_document(document)
     return CallContext(document["call_id"], document["language"], turns,

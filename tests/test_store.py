@@ -18,7 +18,7 @@ from ports import free_port
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
-from pipeline.batch import inspect_call
+from pipeline.batch.run import inspect_call
 from pipeline.config import Settings
 from pipeline.scorecard import Scorer
 from pipeline.store import CallText, Inspection, ItemResult, Store, Turn, migrate, sqlite_url

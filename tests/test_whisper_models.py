@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import whisper_models
 from pipeline.errors import ModelIntegrityError, ModelNotFoundError
-from pipeline.whisper_models import PACKAGED_MODELS, resolve_model
+from pipeline.models import whisper as whisper_models
+from pipeline.models.whisper import PACKAGED_MODELS, resolve_model
 
 
 def test_base_is_assembled_once_and_verified(model_home: Path) -> None:

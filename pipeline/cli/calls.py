@@ -16,12 +16,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pipeline.cli.console import err, out, usage_errors
 from pipeline.config import get_settings
 from pipeline.errors import CallqaError
-from pipeline.fsutil import write_json
-from pipeline.ids import output_path
-from pipeline.textsafe import format_time, shown
+from pipeline.support.fsutil import write_json
+from pipeline.support.ids import output_path
+from pipeline.support.textsafe import format_time, shown
 
 if TYPE_CHECKING:
-    from pipeline.manifest import CallJob
+    from pipeline.batch.manifest import CallJob
 
 LANGUAGE_HELP = "zh, en, id, vi, th, ms, or auto (detect among the configured languages)"
 LAYOUT_HELP = "stereo_agent_left, stereo_agent_right or mono"
@@ -117,7 +117,7 @@ def _collect_jobs(paths: list[Path] | None, manifest: Path | None, verb: str
                   ) -> tuple[list[CallJob], list[str]]:
     """Jobs from the arguments and the manifest; bad manifest rows (and files whose name is
     no call id) are reported, not fatal."""
-    from pipeline.manifest import CallJob
+    from pipeline.batch.manifest import CallJob
 
     jobs: list[CallJob] = []
     failures: list[str] = []
@@ -128,7 +128,7 @@ def _collect_jobs(paths: list[Path] | None, manifest: Path | None, verb: str
             failures.append(str(exc))
             err.print(f"[red]skipped:[/] {shown(failures[-1])}")
     if manifest is not None:
-        from pipeline.manifest import read_manifest
+        from pipeline.batch.manifest import read_manifest
 
         with usage_errors():
             read = read_manifest(manifest)

@@ -29,7 +29,7 @@ def classify(
 ) -> None:
     """Label utterances: each line gets {"labels": {label: probability}} for its speaker."""
     from pipeline.classify import UtteranceClassifier
-    from pipeline.modelops import registry_for
+    from pipeline.models.registry import registry_for
 
     settings = get_settings()
     registry = registry_for(settings)
@@ -87,15 +87,15 @@ def train(
     """Train a challenger, compare it with the baseline and the champion, promote by the rule."""
     import pandas as pd
 
-    from pipeline.modelops import DEFAULT_DATA, train_challenger
-    from pipeline.train import comparison_table
+    from pipeline.training.challenger import DEFAULT_DATA, train_challenger
+    from pipeline.training.train import comparison_table
 
     if task not in ("utterance", "call"):
         fail("--task must be utterance or call")
     settings = get_settings()
     imported = None
     if import_file is not None:
-        from pipeline.samples import training_rows
+        from pipeline.training.samples import training_rows
 
         imported = training_rows(_read_import(import_file).kept)
     try:
@@ -124,7 +124,7 @@ def train(
 
 
 def _read_import(path: Path):
-    from pipeline.samples import read_samples
+    from pipeline.training.samples import read_samples
 
     try:
         result = read_samples(path)
@@ -150,7 +150,7 @@ def samples_import(file: Annotated[Path, typer.Argument(help="CSV or JSONL of sa
 @models_app.command("list")
 def models_list() -> None:
     """Every version, its task, method and mean validation AUROC; * marks champions."""
-    from pipeline.modelops import registry_for
+    from pipeline.models.registry import registry_for
 
     registry = registry_for(get_settings())
     table = Table("", "version", "task", "method", "labels", "mean AUROC", "baseline", "created")
@@ -168,8 +168,7 @@ def models_list() -> None:
 @models_app.command("show")
 def models_show(version: Annotated[str, typer.Argument()]) -> None:
     """The model card of a version."""
-    from pipeline.modelops import registry_for
-    from pipeline.registry import render_card
+    from pipeline.models.registry import registry_for, render_card
 
     try:
         out.print(render_card(registry_for(get_settings()).card(version)), markup=False)
@@ -181,7 +180,7 @@ def models_show(version: Annotated[str, typer.Argument()]) -> None:
 def models_promote(version: Annotated[str, typer.Argument()],
                    force: Annotated[bool, typer.Option("--force")] = False) -> None:
     """Make a version its task's champion (refused when worse than the champion)."""
-    from pipeline.modelops import registry_for
+    from pipeline.models.registry import registry_for
 
     try:
         decision = registry_for(get_settings()).promote(version, force=force)
@@ -196,7 +195,7 @@ def models_promote(version: Annotated[str, typer.Argument()],
 def models_rollback(task: Annotated[str, typer.Option(help="utterance or call")] = "utterance"
                     ) -> None:
     """Re-instate the previous champion."""
-    from pipeline.modelops import registry_for
+    from pipeline.models.registry import registry_for
 
     try:
         version = registry_for(get_settings()).rollback(task)

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pipeline.cli.console import day_option, err, fail, out
 from pipeline.config import get_settings
 from pipeline.errors import CallqaError
-from pipeline.fsutil import atomic_open
+from pipeline.support.fsutil import atomic_open
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -10,7 +10,7 @@ import typer
 from pipeline.cli.console import err, out
 from pipeline.config import get_settings
 from pipeline.errors import CallqaError
-from pipeline.textsafe import shown
+from pipeline.support.textsafe import shown
 
 rubric_app = typer.Typer(help="Check and backtest QA rubrics.", no_args_is_help=True)
 
@@ -50,7 +50,7 @@ def rubric_test(
     from rich.table import Table
 
     from pipeline import rubric as rubric_mod
-    from pipeline.backtest import backtest
+    from pipeline.training.backtest import backtest
 
     try:
         limit = get_settings().limits.max_rubric_bytes

@@ -11,10 +11,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import true
 
 from pipeline.config import Settings, centre_timezone
-from pipeline.fsutil import atomic_open, ensure_dir
 from pipeline.reports import analytics, charts
 from pipeline.reports.format import FILTERS
 from pipeline.store import Store
+from pipeline.support.fsutil import atomic_open, ensure_dir
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"  # the report, and the dashboard body the review app shares

@@ -26,13 +26,13 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.batch.manifest import CallJob, ManifestProblem, read_manifest
+from pipeline.batch.recordings import recording_fields
 from pipeline.config import Settings
 from pipeline.errors import AudioError, CallqaError, TranscriptError
-from pipeline.ids import call_id_problem
-from pipeline.manifest import CallJob, ManifestProblem, read_manifest
-from pipeline.recordings import recording_fields
 from pipeline.scorecard import Scorer
 from pipeline.store import CallRecord, plain_value
+from pipeline.support.ids import call_id_problem
 
 AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".opus", ".flac", ".m4a")
 CALL_COLUMNS = ("call_id", "audio_path", "transcript_path", "layout", "language", "agent_id",

@@ -16,12 +16,20 @@ from typing import Any, Literal
 
 import yaml
 
-from pipeline import bundled, deadline
-from pipeline.conditions import CallContext, Condition, ConditionError, Evidence, Result, parse
+from pipeline import bundled
+from pipeline.bundled.labels import default_labels
 from pipeline.config import LimitsSettings
 from pipeline.errors import CallqaError
-from pipeline.fsutil import read_bounded
-from pipeline.labels import default_labels
+from pipeline.rubric.conditions import (
+    CallContext,
+    Condition,
+    ConditionError,
+    Evidence,
+    Result,
+    parse,
+)
+from pipeline.support import deadline
+from pipeline.support.fsutil import read_bounded
 
 RUBRIC_DIR = bundled.path("rubrics")  # the rubrics callqa ships with
 Outcome = Literal["pass", "fail", "na"]

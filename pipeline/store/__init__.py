@@ -13,7 +13,7 @@ inspection they were made on, and a database trigger (migration 0004) refuses to
 inspection that has any. A recording's path is kept only with the hash of the file that
 decoded for the call and the folder it was found under, which is all the review app serves.
 
-The schema is created and upgraded by Alembic (``pipeline/migrations``), never by
+The schema is created and upgraded by Alembic (``pipeline/store/migrations``), never by
 ``create_all``, so a database made by one version of callqa upgrades in place.
 """
 
@@ -56,9 +56,9 @@ from sqlalchemy.orm import (
 )
 
 from pipeline.config import ScoringSettings, Settings
-from pipeline.fsutil import ensure_dir, touch_private
 from pipeline.pii import redact
 from pipeline.scoring import human_scores
+from pipeline.support.fsutil import ensure_dir, touch_private
 from pipeline.text import search_grams
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -415,7 +415,7 @@ class Store:
 
     def _upsert_call(self, session: Session, call: dict[str, Any]) -> None:
         """The call's manifest facts. The recording fields are written only as a verified set
-        (``AUDIO_FIELDS``, from ``pipeline.batch``); otherwise the stored ones stay: a path
+        (``AUDIO_FIELDS``, from ``pipeline.batch.run``); otherwise the stored ones stay: a path
         from a manifest row alone is never kept, so a row cannot point the app at a file."""
         columns = {c.key for c in Call.__table__.columns} - {"updated_at", *AUDIO_FIELDS}
         values = {k: plain_value(v) for k, v in call.items() if k in columns}

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipeline.fsutil import write_json
+from pipeline.support.fsutil import write_json
 
 
 def stable_key(*parts: Any) -> str:

@@ -1,4 +1,4 @@
-"""Classifier operations the CLI and the flows share: load the champion, train a challenger."""
+"""Train a challenger classifier, register it, and promote it by the registry's rule."""
 
 from __future__ import annotations
 
@@ -8,39 +8,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.base_models import resolve_base
-from pipeline.classify import LabelModel, UtteranceClassifier
+from pipeline.classify import LabelModel
 from pipeline.config import PROJECT_ROOT, Settings
-from pipeline.datasets import build_all
-from pipeline.encoder import Encoder
-from pipeline.errors import ConfigError
-from pipeline.registry import Decision, Registry, new_version
-from pipeline.samples import training_rows
+from pipeline.models.base import resolve_base
+from pipeline.models.encoder import Encoder
+from pipeline.models.registry import Decision, new_version, registry_for
 from pipeline.store import Store
-from pipeline.train import cap_texts, train_model
+from pipeline.training.datasets import build_all
+from pipeline.training.samples import training_rows
+from pipeline.training.train import cap_texts, train_model
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
-
-
-def registry_for(settings: Settings) -> Registry:
-    return Registry(settings.classify.registry, settings.classify.max_label_drop)
-
-
-def load_classifier(settings: Settings) -> UtteranceClassifier | None:
-    """The champion utterance classifier, or None when classifiers are off or none is promoted."""
-    if not settings.classify.enabled:
-        return None
-    root = settings.classify.registry
-    if not root.is_dir():  # a lost or mistyped registry must not quietly switch labels off
-        raise ConfigError(f"classify.registry {root} is not a folder; point it at a registry "
-                          "or set classify.enabled = false to score by words alone")
-    model = registry_for(settings).load_champion("utterance")
-    if model is None:
-        log.warning("no utterance classifier promoted in %s: scoring by words alone", root)
-        return None
-    return UtteranceClassifier(model, settings.model_dir, settings.cache_dir / "classify")
 
 
 @dataclass

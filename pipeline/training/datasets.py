@@ -202,7 +202,7 @@ def build_cold(directory: Path, train_limit: int | None = 6000,
 def build_all(data_dir: Path, task: str | None = None, cold_limit: int | None = 6000
               ) -> pd.DataFrame:
     """Every source that is present under ``data_dir``; absent sources are skipped."""
-    from pipeline.weak_rules import build_rule_labels
+    from pipeline.training.weak_rules import build_rule_labels
 
     frames = []
     stc3 = data_dir / "stc3" / "dialogues_cn.jsonl"

@@ -19,9 +19,9 @@ import pandera.errors
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from pipeline.datasets import SAMPLE_COLUMNS, split_of
+from pipeline.bundled.labels import default_labels
 from pipeline.errors import CallqaError
-from pipeline.labels import default_labels
+from pipeline.training.datasets import SAMPLE_COLUMNS, split_of
 
 
 class LabeledSampleSchema(pa.DataFrameModel):

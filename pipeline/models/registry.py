@@ -17,6 +17,7 @@ champion. Every change is appended to ``history.jsonl`` with a time and a reason
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 from dataclasses import dataclass
@@ -25,13 +26,17 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from pipeline.classify import LabelModel
-from pipeline.errors import CallqaError
-from pipeline.fsutil import atomic_open, write_json
+from pipeline.classify import LabelModel, UtteranceClassifier
+from pipeline.config import Settings
+from pipeline.errors import CallqaError, ConfigError
+from pipeline.support.fsutil import atomic_open, write_json
 
 
 class RegistryError(CallqaError):
     pass
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -212,3 +217,22 @@ def _chosen(entry: dict) -> str:
     if entry.get("baseline_c") is not None:
         parts.append(f"baseline C={entry['baseline_c']:g}")
     return ", ".join(parts) or "–"
+
+
+def registry_for(settings: Settings) -> Registry:
+    return Registry(settings.classify.registry, settings.classify.max_label_drop)
+
+
+def load_classifier(settings: Settings) -> UtteranceClassifier | None:
+    """The champion utterance classifier, or None when classifiers are off or none is promoted."""
+    if not settings.classify.enabled:
+        return None
+    root = settings.classify.registry
+    if not root.is_dir():  # a lost or mistyped registry must not quietly switch labels off
+        raise ConfigError(f"classify.registry {root} is not a folder; point it at a registry "
+                          "or set classify.enabled = false to score by words alone")
+    model = registry_for(settings).load_champion("utterance")
+    if model is None:
+        log.warning("no utterance classifier promoted in %s: scoring by words alone", root)
+        return None
+    return UtteranceClassifier(model, settings.model_dir, settings.cache_dir / "classify")

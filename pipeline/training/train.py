@@ -18,8 +18,8 @@ import pandas as pd
 from scipy.sparse import csr_matrix, hstack
 
 from pipeline.classify import METHODS, HeadWeights, LabelModel
-from pipeline.encoder import Encoder
-from pipeline.heads import choose_by_group_cv, fit_head, metrics_for, tfidf_vectorizer
+from pipeline.models.encoder import Encoder
+from pipeline.training.heads import choose_by_group_cv, fit_head, metrics_for, tfidf_vectorizer
 
 MIN_POSITIVES = 5  # per split: fewer and a head is neither trained nor measured
 MIN_RELIABLE = 20  # validation positives for a label's comparison to count

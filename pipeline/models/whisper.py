@@ -19,7 +19,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from pipeline.errors import ModelIntegrityError, ModelNotFoundError
-from pipeline.fsutil import atomic_open, write_json
+from pipeline.support.fsutil import atomic_open, write_json
 
 _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 _MARKER = "callqa-model.json"

@@ -11,8 +11,8 @@ import pandas as pd
 import pandera.errors
 
 from pipeline.errors import CallqaError
-from pipeline.ids import call_id_problem, check_call_id, shorten
 from pipeline.schemas import CallSchema
+from pipeline.support.ids import call_id_problem, check_call_id, shorten
 
 _OPTIONAL_DEFAULTS: dict[str, object] = {
     "audio_path": None, "transcript_path": None, "layout": "stereo_agent_left",

@@ -1,0 +1,3 @@
+"""The batch: manifest rows become call jobs, each job is scored through ``pipeline.scorecard``,
+its recording is kept only if it is safe to serve, and every result or failure reaches the store.
+"""
