@@ -55,14 +55,15 @@ def test_a_server_error_keeps_the_security_headers(app_store, monkeypatch) -> No
     from fastapi.testclient import TestClient
     from review_fixtures import sign_in
 
-    from review import app as app_module
+    from review.app import create_app
+    from review.routes import dashboard
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(app_module.analytics, "day_summary", broken)
+    monkeypatch.setattr(dashboard.analytics, "day_summary", broken)
     settings, store = app_store
-    client = sign_in(TestClient(app_module.create_app(settings, store),
+    client = sign_in(TestClient(create_app(settings, store),
                                 raise_server_exceptions=False), "admin")
     response = client.get("/dashboard")
     assert response.status_code == 500
