@@ -1,10 +1,11 @@
-"""Alembic environment: runs on the connection the store hands over (see pipeline.store)."""
+"""Alembic environment: runs on the connection the store hands over (see pipeline.store.engine)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from pipeline.store import Base, make_engine
+from pipeline.store.engine import make_engine
+from pipeline.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata
