@@ -4,6 +4,8 @@ Turns: a speaker's consecutive segments are merged across short pauses unless th
 spoke in between; overlapping speech is kept as it happened (turns may overlap in time).
 Metrics: talk time and ratio, silences where nobody speaks, overtalk, response latency and
 speech rate, per call and per role. Chat logs without times get ``None`` for timed metrics.
+``METRICS`` names the scalar ones (``max_silence_s``, ``agent.talk_ratio``): what rubrics compare
+and scorecards store, each with where in the call its value comes from.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -151,16 +154,124 @@ class ConversationMetrics:
     speech_rate_unit: str = "chars_per_min"
 
     def flat(self) -> dict[str, float | int | None]:
-        """Scalar metrics by name, e.g. ``max_silence_s``, ``agent.talk_ratio`` (rubric use)."""
-        values: dict[str, float | int | None] = {}
-        for name, value in asdict(self).items():
-            if isinstance(value, dict):
-                for role, role_value in value.items():
-                    values[f"{role}.{name}"] = role_value
-            elif isinstance(value, int | float) or value is None:
-                values[name] = value
-        values["overtalk_total"] = len(self.overtalks) if self.timed else None
-        return values
+        """Every metric in ``METRICS`` by name, e.g. ``max_silence_s``, ``agent.talk_ratio``."""
+        return {name: spec.read(self) for name, spec in METRICS.items()}
+
+
+# -- the metric registry -------------------------------------------------------------------
+
+MetricValue = float | int | None
+
+
+@dataclass(frozen=True)
+class MetricSource:
+    """Where in a call a metric's value comes from: a turn (``turn_idx``) or a stretch of time."""
+
+    why: str
+    turn_idx: int | None = None
+    start: float | None = None
+    end: float | None = None
+
+
+Reader = Callable[[ConversationMetrics], MetricValue]
+Locator = Callable[[ConversationMetrics, pd.DataFrame], list[MetricSource]]
+
+
+def _nowhere(metrics: ConversationMetrics, turns: pd.DataFrame) -> list[MetricSource]:
+    return []
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric rubrics may compare: how to read it off ``ConversationMetrics``, its unit, and
+    how to point at the moments behind its value (shown as evidence)."""
+
+    name: str
+    read: Reader
+    unit: str
+    description: str
+    locate: Locator = _nowhere
+
+
+# Registration order is the order of ``flat()``, hence of stored scorecards' metrics.
+METRICS: dict[str, MetricSpec] = {}
+
+
+def metric(name: str, unit: str, description: str, locate: Locator = _nowhere
+           ) -> Callable[[Reader], Reader]:
+    """Register the decorated function as how metric ``name`` is read."""
+    def register(read: Reader) -> Reader:
+        if name in METRICS:
+            raise ValueError(f"metric {name!r} is already registered")
+        METRICS[name] = MetricSpec(name, read, unit, description, locate)
+        return read
+
+    return register
+
+
+def _field(name: str, unit: str, description: str, locate: Locator = _nowhere) -> None:
+    """A metric that is a scalar field of ConversationMetrics."""
+    metric(name, unit, description, locate)(lambda m: getattr(m, name))
+
+
+def _per_role(name: str, unit: str, description: str,
+              locate: Callable[[str], Locator] | None = None) -> None:
+    """``agent.<name>`` and ``customer.<name>`` from a per-role field of ConversationMetrics."""
+    for role in ROLES:
+        metric(f"{role}.{name}", unit, description,
+               locate(role) if locate else _nowhere)(_role_reader(name, role))
+
+
+def _role_reader(name: str, role: str) -> Reader:
+    return lambda m: getattr(m, name).get(role)
+
+
+def _longest_silences(m: ConversationMetrics, turns: pd.DataFrame) -> list[MetricSource]:
+    return [MetricSource(f"silence of {s.duration:.1f} s", start=s.start, end=s.end)
+            for s in sorted(m.silences, key=lambda s: -s.duration)[:5]]
+
+
+def _overtalks_by(role: str | None) -> Locator:
+    """The first overtalks started by ``role`` (by anyone when None)."""
+    def locate(m: ConversationMetrics, turns: pd.DataFrame) -> list[MetricSource]:
+        return [MetricSource(f"{o.by} spoke over the {o.over} for {o.overlap_s:.1f} s",
+                             turn_idx=o.turn_idx)
+                for o in m.overtalks if role is None or o.by == role][:5]
+
+    return locate
+
+
+def _first_agent_turn(m: ConversationMetrics, turns: pd.DataFrame) -> list[MetricSource]:
+    if m.first_response_latency_s is None:
+        return []
+    answers = turns[turns["speaker"] == "agent"]
+    if answers.empty:
+        return []
+    return [MetricSource("first agent response", turn_idx=int(answers.index[0]))]
+
+
+_field("timed", "flag", "1 when every turn has start and end times")
+_field("duration_s", "s", "length of the call")
+_field("turns", "turns", "number of turns")
+_per_role("talk_time_s", "s", "time the role speaks, overlapping turns counted once")
+_per_role("talk_ratio", "fraction", "the role's share of all talk time")
+_field("max_silence_s", "s", "longest stretch where nobody speaks", _longest_silences)
+_field("silence_count", "silences", "silences of at least silence_threshold_s",
+       _longest_silences)
+_field("hold_count", "silences", "silences of at least hold_threshold_s", _longest_silences)
+_per_role("overtalk_count", "times", "times the role started speaking over the other",
+          _overtalks_by)
+_per_role("overtalk_s", "s", "seconds the role spoke over the other", _overtalks_by)
+_field("first_response_latency_s", "s", "customer's first turn ends → agent answers",
+       _first_agent_turn)
+_field("mean_response_latency_s", "s", "mean of customer turn ends → agent starts")
+_field("max_response_latency_s", "s", "longest customer turn end → agent start")
+_per_role("speech_rate", "per_min", "characters (Chinese) or words per minute of talk")
+
+
+@metric("overtalk_total", "times", "overtalks started by either side", _overtalks_by(None))
+def _overtalk_total(m: ConversationMetrics) -> MetricValue:
+    return len(m.overtalks) if m.timed else None
 
 
 def measure(turns: pd.DataFrame, language: str, duration_s: float | None = None,

@@ -1,0 +1,73 @@
+"""What a condition sees (``CallContext``) and what it returns (``Result`` with ``Evidence``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pipeline.conversation import ConversationMetrics
+from pipeline.phrases import Utterance
+
+
+@dataclass(frozen=True)
+class Evidence:
+    idx: int | None
+    start: float | None
+    end: float | None
+    text: str
+    why: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"idx": self.idx, "start": self.start, "end": self.end, "text": self.text,
+                "why": self.why}
+
+
+@dataclass(frozen=True)
+class Window:
+    """The turns a condition looked at, described for a supervisor."""
+
+    indices: list[int]
+    label: str
+    start: float | None
+    end: float | None
+
+
+@dataclass(frozen=True)
+class Result:
+    value: bool | None
+    evidence: tuple[Evidence, ...] = ()
+    searched: str = ""  # what was looked at, shown when nothing was found
+    reason: str = ""  # why the call could not be judged (value None)
+    window: Window | None = None
+
+
+@dataclass
+class CallContext:
+    """Everything conditions may read about one call; built once, shared by all items."""
+
+    call_id: str
+    language: str
+    turns: pd.DataFrame  # TurnSchema rows
+    metrics: ConversationMetrics
+    labels: pd.DataFrame | None = None  # columns idx, label, probability
+    _utterances: dict[int, Utterance] = field(default_factory=dict)
+
+    @property
+    def timed(self) -> bool:
+        return self.metrics.timed
+
+    def utterance(self, idx: int) -> Utterance:
+        if idx not in self._utterances:
+            self._utterances[idx] = Utterance(str(self.turns.at[idx, "raw_text"]))
+        return self._utterances[idx]
+
+    def turn_evidence(self, idx: int, why: str, text: str | None = None) -> Evidence:
+        row = self.turns.loc[idx]
+        return Evidence(int(idx), _float(row["start"]), _float(row["end"]),
+                        str(row["raw_text"]) if text is None else text, why)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), 3)
