@@ -5,6 +5,9 @@ A trained model (a registry version directory) is per-label logistic heads over 
 Artifacts are safetensors (head weights) plus JSON (TF-IDF vocabulary and idf, the card), so
 loading never unpickles code. Utterances are classified in batches; predictions are cached by
 (model version, text), so a call scored again costs no model time.
+
+``METHODS`` is the one place a method's name is interpreted: which feature blocks it uses and
+the hyper-parameter grids training searches. Everything else asks a ``Method``.
 """
 
 from __future__ import annotations
@@ -19,13 +22,51 @@ import pandas as pd
 from safetensors.numpy import load_file, save_file
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from pipeline.errors import ModelNotFoundError
+from pipeline.errors import ConfigError, ModelNotFoundError
 from pipeline.models.base import resolve_base
 from pipeline.models.encoder import Encoder
 from pipeline.support.cache import DiskCache, stable_key
 
-Method = str  # "tfidf" | "frozen" | "hybrid"
-METHODS = ("tfidf", "frozen", "hybrid")
+
+class UnknownMethodError(ConfigError, ValueError):
+    """A classifier method name that is not in ``METHODS`` (a ValueError too, as it was)."""
+
+
+@dataclass(frozen=True)
+class Method:
+    """A feature recipe and the grids its heads are tuned over.
+
+    The first entry of each grid is the default, kept when there is too little data to choose.
+    """
+
+    name: str
+    uses_sparse: bool  # TF-IDF char n-grams
+    uses_dense: bool  # encoder features, scaled to unit mean norm
+    c_grid: tuple[float, ...]  # logistic-regression C
+    # The dense block's weight next to the n-grams; searched only when both are stacked.
+    dense_weights: tuple[float, ...] = (1.0,)
+
+    @property
+    def weighs_dense(self) -> bool:
+        """Both blocks stacked: the dense block's weight is a hyper-parameter (on the card)."""
+        return self.uses_sparse and self.uses_dense
+
+
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("tfidf", uses_sparse=True, uses_dense=False, c_grid=(4.0, 1.0, 16.0)),
+    # Dense features alone want stronger regularisation.
+    Method("frozen", uses_sparse=False, uses_dense=True, c_grid=(0.5, 0.125, 2.0)),
+    Method("hybrid", uses_sparse=True, uses_dense=True, c_grid=(4.0, 1.0, 16.0),
+           dense_weights=(1.5, 0.75, 3.0)),
+)}
+
+
+def method_named(name: str) -> Method:
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise UnknownMethodError(
+            f"unknown classifier method {name!r}: use one of {', '.join(METHODS)}") from None
 
 
 @dataclass
@@ -42,13 +83,20 @@ class LabelModel:
 
     version: str
     task: str
-    method: Method
+    method: str  # a METHODS name, as model.json stores it
     labels: list[str]
     heads: dict[str, HeadWeights]
     encoder_spec: dict | None = None  # {"base": name, "layer": k, "max_length": n, "scale": s}
     vectorizer: TfidfVectorizer | None = None
     card: dict = field(default_factory=dict)
     _encoder: Encoder | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        method_named(self.method)  # an unknown method fails on load, not at the first call
+
+    @property
+    def spec(self) -> Method:
+        return METHODS[self.method]
 
     # -- features ---------------------------------------------------------------------------
 
@@ -67,9 +115,10 @@ class LabelModel:
                ) -> np.ndarray:
         n = len(texts)
         out = np.zeros((n, len(self.labels)), dtype=np.float64)
-        sparse = self.vectorizer.transform(texts) if self.method != "frozen" else None
+        spec = self.spec
+        sparse = self.vectorizer.transform(texts) if spec.uses_sparse else None
         dense = None
-        if self.method != "tfidf" and n:
+        if spec.uses_dense and n:
             assert self.encoder_spec is not None
             dense = (self.encoder(model_dir, cache_dir).encode(list(texts))
                      / float(self.encoder_spec["scale"]))

@@ -186,8 +186,8 @@ def test_train_classify_and_models_cli(env_home: Settings, tmp_path: Path) -> No
 def test_scorer_uses_the_champion_for_label_conditions_and_risk(env_home: Settings,
                                                                 tmp_path: Path) -> None:
     from pipeline.batch.manifest import CallJob
+    from pipeline.batch.scorer import Scorer
     from pipeline.models.registry import registry_for
-    from pipeline.scorecard import Scorer
 
     registry = registry_for(env_home)
     rows = samples()
@@ -261,3 +261,14 @@ def test_the_default_registry_and_rubrics_come_with_the_package() -> None:
     assert (bundled.path("registry") / "registry.json").is_file()
     assert {p.stem for p in bundled.path("rubrics").glob("*.yaml")} >= {"ecommerce-zh",
                                                                        "ecommerce-en"}
+
+
+def test_the_method_setting_offers_exactly_the_registered_methods() -> None:
+    """``classify.method`` is spelled out in config (importing classify there would pull in
+    scikit-learn); this keeps the two lists in step."""
+    from typing import get_args
+
+    from pipeline.classify import METHODS
+    from pipeline.config import ClassifySettings
+
+    assert set(get_args(ClassifySettings.model_fields["method"].annotation)) == set(METHODS)

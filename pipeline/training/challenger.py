@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.classify import LabelModel
+from pipeline.classify import LabelModel, method_named
 from pipeline.config import PROJECT_ROOT, Settings
 from pipeline.models.base import resolve_base
 from pipeline.models.encoder import Encoder
@@ -56,12 +56,13 @@ def train_challenger(settings: Settings, task: str, method: str | None = None,
     """Train, register, compare with the champion and promote by the registry's rule."""
     config = settings.classify
     method = method or config.method
+    spec = method_named(method)  # an unknown name fails before any data is read
     samples = gather_samples(settings, data_dir, from_reviews, import_rows, task)
     if samples.empty:
         raise ValueError("no training samples: no public data found and no imported samples")
     samples = cap_texts(samples, config.max_texts)
     encoder = None
-    if method != "tfidf":
+    if spec.uses_dense:
         resolved = resolve_base(base or config.base, settings.model_dir)
         encoder = Encoder(resolved, config.layer, config.max_length,
                           cache_dir=settings.cache_dir / "classify" / "features")

@@ -12,20 +12,23 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 
-from pipeline.classify import METHODS, HeadWeights, LabelModel
+from pipeline.classify import METHODS, HeadWeights, LabelModel, Method, method_named
 from pipeline.models.encoder import Encoder
 from pipeline.training.heads import choose_by_group_cv, fit_head, metrics_for, tfidf_vectorizer
 
 MIN_POSITIVES = 5  # per split: fewer and a head is neither trained nor measured
 MIN_RELIABLE = 20  # validation positives for a label's comparison to count
-C_GRID = (4.0, 1.0, 16.0)  # logistic-regression C; the first is the default
-FROZEN_C_GRID = (0.5, 0.125, 2.0)  # dense features alone want stronger regularisation
-DENSE_WEIGHTS = (1.5, 0.75, 3.0)  # hybrid: the dense block's weight next to the n-grams
+BASELINE = METHODS["tfidf"]  # what every challenger is compared with, on the same rows
+
+Candidate = tuple[float, float]  # (dense weight, C)
 
 
 @dataclass
@@ -33,6 +36,47 @@ class TrainResult:
     model: LabelModel
     card: dict
     skipped: dict[str, str]  # label → why no head
+
+
+@dataclass
+class TaskData:
+    """One task's rows, split, and which labels have enough of them for a head."""
+
+    samples: pd.DataFrame
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    labels: list[str]
+    skipped: dict[str, str]
+
+
+@dataclass
+class FeatureTable:
+    """Features of every distinct text, computed once; a head's rows pick theirs by text."""
+
+    vectorizer: TfidfVectorizer
+    row_of: dict[str, int]
+    sparse: csr_matrix
+    dense: np.ndarray | None = None  # divided by ``scale``
+    scale: float = 1.0
+    encode_seconds: float = 0.0
+
+    def matrix(self, rows: pd.DataFrame, method: Method, weight: float = 1.0) -> Any:
+        index = [self.row_of[t] for t in rows["text"]]
+        if not method.uses_dense:
+            return self.sparse[index]
+        assert self.dense is not None
+        if not method.uses_sparse:
+            return self.dense[index]
+        return hstack([self.sparse[index], csr_matrix(self.dense[index] * weight)]).tocsr()
+
+
+@dataclass(frozen=True)
+class HeadRecipe:
+    """What every head of one run is trained with."""
+
+    method: Method
+    features: FeatureTable
+    select: bool  # choose hyper-parameters by grouped CV; else each grid's first (default)
 
 
 def trainable_labels(samples: pd.DataFrame) -> tuple[list[str], dict[str, str]]:
@@ -52,118 +96,156 @@ def train_model(samples: pd.DataFrame, task: str, method: str, version: str,
                 encoder: Encoder | None, sources: dict[str, dict] | None = None,
                 champion: LabelModel | None = None, model_dir: Path | None = None,
                 max_features: int = 100_000, select: bool = True) -> TrainResult:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}")
-    if method != "tfidf" and encoder is None:
-        raise ValueError(f"method {method!r} needs an encoder")
+    """One head per trainable label of ``task``, and the card that measures them.
+
+    Features → per label: hyper-parameters by grouped CV, fit, validation metrics next to the
+    TF-IDF baseline → the champion on the same validation rows → the card.
+    """
+    spec = _checked_method(method, encoder)
     started = time.perf_counter()
+    data = task_data(samples, task)
+    recipe = HeadRecipe(spec, build_features(data, spec, encoder, max_features), select)
+    heads: dict[str, HeadWeights] = {}
+    metrics: dict[str, dict] = {}
+    for label in data.labels:
+        heads[label], metrics[label] = train_head(recipe, data, label)
+    model = _label_model(version, task, data.labels, heads, recipe, encoder)
+    if champion is not None and model_dir is not None:
+        _score_champion(champion, data.validation, metrics, model_dir)
+    model.card = _card(model, data, recipe.features, metrics, sources, champion,
+                       time.perf_counter() - started)
+    return TrainResult(model, model.card, data.skipped)
+
+
+def _checked_method(name: str, encoder: Encoder | None) -> Method:
+    method = method_named(name)
+    if method.uses_dense and encoder is None:
+        raise ValueError(f"method {name!r} needs an encoder")
+    return method
+
+
+def task_data(samples: pd.DataFrame, task: str) -> TaskData:
     samples = samples[samples["task"] == task]
     labels, skipped = trainable_labels(samples)
     if not labels:
         raise ValueError(f"no label of task {task!r} has enough training rows")
-    train = samples[samples["split"] == "train"]
-    validation = samples[samples["split"] == "validation"]
+    return TaskData(samples, samples[samples["split"] == "train"],
+                    samples[samples["split"] == "validation"], labels, skipped)
 
-    vectorizer = tfidf_vectorizer(max_features).fit(train["text"].drop_duplicates())
-    texts = list(dict.fromkeys(samples["text"]))
-    row_of = {t: i for i, t in enumerate(texts)}
-    sparse_all = vectorizer.transform(texts)
-    feature_seconds = 0.0
-    dense_all, scale = None, 1.0
-    if method != "tfidf":
+
+def build_features(data: TaskData, method: Method, encoder: Encoder | None,
+                   max_features: int) -> FeatureTable:
+    # The vocabulary (and idf) come from training texts only; every text is transformed.
+    vectorizer = tfidf_vectorizer(max_features).fit(data.train["text"].drop_duplicates())
+    texts = list(dict.fromkeys(data.samples["text"]))
+    table = FeatureTable(vectorizer, {t: i for i, t in enumerate(texts)},
+                         vectorizer.transform(texts))
+    if method.uses_dense:
         assert encoder is not None
         tick = time.perf_counter()
-        dense_all = encoder.encode(texts)
-        feature_seconds = time.perf_counter() - tick
-        train_rows = [row_of[t] for t in train["text"].drop_duplicates()]
+        dense = encoder.encode(texts)
+        table.encode_seconds = time.perf_counter() - tick
+        train_rows = [table.row_of[t] for t in data.train["text"].drop_duplicates()]
         # Unit mean norm; each hybrid head then weights the block against ~100k sparse n-grams
         # (its weight is folded into the head's dense coefficients, so inference needs none).
-        scale = float(np.linalg.norm(dense_all[train_rows], axis=1).mean()) or 1.0
-        dense_all = dense_all / scale
+        table.scale = float(np.linalg.norm(dense[train_rows], axis=1).mean()) or 1.0
+        table.dense = dense / table.scale
+    return table
 
-    def features(rows: pd.DataFrame, kind: str, weight: float = 1.0) -> object:
-        index = [row_of[t] for t in rows["text"]]
-        if kind == "tfidf":
-            return sparse_all[index]
-        if kind == "frozen":
-            return dense_all[index]
-        return hstack([sparse_all[index], csr_matrix(dense_all[index] * weight)]).tocsr()
 
-    def choose(kind: str, tr: pd.DataFrame, y: np.ndarray
-               ) -> tuple[tuple[float, float], float | None]:
-        """(dense weight, C) for one head, by grouped CV on its training rows only."""
-        weights = DENSE_WEIGHTS if kind == "hybrid" else (1.0,)
-        grid = FROZEN_C_GRID if kind == "frozen" else C_GRID
-        candidates = [(w, c) for c in grid for w in weights]
-        if not select:
-            return candidates[0], None
-        return choose_by_group_cv(
-            candidates, lambda cand, at: features(tr.iloc[at], kind, cand[0]), y,
-            tr["group"].astype(str).to_numpy(), c_of=lambda cand: cand[1])
+def choose_hyperparameters(recipe: HeadRecipe, method: Method, rows: pd.DataFrame,
+                           y: np.ndarray) -> tuple[Candidate, float | None]:
+    """(dense weight, C) for one head, by grouped CV on its training rows only."""
+    candidates = [(w, c) for c in method.c_grid for w in method.dense_weights]
+    if not recipe.select:
+        return candidates[0], None
+    return choose_by_group_cv(
+        candidates, lambda cand, at: recipe.features.matrix(rows.iloc[at], method, cand[0]), y,
+        rows["group"].astype(str).to_numpy(), c_of=lambda cand: cand[1])
 
-    heads: dict[str, HeadWeights] = {}
-    metrics: dict[str, dict] = {}
-    n_sparse = sparse_all.shape[1]
-    for label in labels:
-        tr = train[train["label"] == label]
-        va = validation[validation["label"] == label]
-        y = tr["value"].to_numpy()
-        (weight, c), cv_auroc = choose(method, tr, y)
-        head = fit_head(features(tr, method, weight), y, c=c)
-        coef = head.coef_[0]
-        heads[label] = HeadWeights(
-            bias=float(head.intercept_[0]), threshold=0.5,
-            sparse=coef[:n_sparse] if method != "frozen" else None,
-            dense=(coef if method == "frozen" else coef[n_sparse:] * weight)
-            if method != "tfidf" else None,
-        )
-        entry: dict = {"train_rows": len(tr), "train_positives": int(y.sum()),
-                       "chosen": {"c": c, "dense_weight": weight if method == "hybrid" else None,
-                                  "cv_auroc": cv_auroc}}
-        if len(va) and va["value"].nunique() == 2:
-            yv = va["value"].to_numpy()
-            p = head.predict_proba(features(va, method, weight))[:, 1]
-            entry["model"] = metrics_for(yv, p)
-            if method != "tfidf":
-                (_, baseline_c), _ = choose("tfidf", tr, y)
-                baseline = fit_head(features(tr, "tfidf"), y, c=baseline_c)
-                entry["baseline"] = metrics_for(
-                    yv, baseline.predict_proba(features(va, "tfidf"))[:, 1])
-                entry["baseline_c"] = baseline_c
-            else:
-                entry["baseline"] = entry["model"]
-            entry["reliable"] = int(yv.sum()) >= MIN_RELIABLE
-        else:
-            entry["note"] = "no validation rows with both classes"
-        metrics[label] = entry
 
-    encoder_spec = None
-    if encoder is not None and method != "tfidf":
-        encoder_spec = {"base": encoder.base.name, "fingerprint": encoder.base.fingerprint,
-                        "layer": encoder.layer, "max_length": encoder.max_length,
-                        "scale": scale}
-    model = LabelModel(version, task, method, labels, heads, encoder_spec,
-                       vectorizer if method != "frozen" else None)
-    if encoder is not None and method != "tfidf":
-        model.attach_encoder(encoder)
-    if champion is not None and model_dir is not None:
-        _score_champion(champion, validation, metrics, model_dir)
-    elapsed = time.perf_counter() - started
-    card = {
-        "version": version, "task": task, "method": method,
-        "base": encoder_spec and {k: encoder_spec[k] for k in ("base", "fingerprint", "layer",
-                                                               "max_length")},
+def train_head(recipe: HeadRecipe, data: TaskData, label: str) -> tuple[HeadWeights, dict]:
+    """One label's head and its card entry (chosen hyper-parameters, validation metrics)."""
+    method = recipe.method
+    tr = data.train[data.train["label"] == label]
+    y = tr["value"].to_numpy()
+    (weight, c), cv_auroc = choose_hyperparameters(recipe, method, tr, y)
+    head = fit_head(recipe.features.matrix(tr, method, weight), y, c=c)
+    entry: dict = {"train_rows": len(tr), "train_positives": int(y.sum()),
+                   "chosen": {"c": c, "dense_weight": weight if method.weighs_dense else None,
+                              "cv_auroc": cv_auroc}}
+    va = data.validation[data.validation["label"] == label]
+    entry.update(_validation_metrics(recipe, head, weight, tr, va))
+    return _head_weights(head, method, weight, recipe.features.sparse.shape[1]), entry
+
+
+def _validation_metrics(recipe: HeadRecipe, head: LogisticRegression, weight: float,
+                        tr: pd.DataFrame, va: pd.DataFrame) -> dict:
+    """The head and the TF-IDF baseline on the label's validation rows."""
+    if not len(va) or va["value"].nunique() != 2:
+        return {"note": "no validation rows with both classes"}
+    yv = va["value"].to_numpy()
+    p = head.predict_proba(recipe.features.matrix(va, recipe.method, weight))[:, 1]
+    entry: dict = {"model": metrics_for(yv, p)}
+    if recipe.method == BASELINE:
+        entry["baseline"] = entry["model"]
+    else:
+        entry.update(_baseline(recipe, tr, va))
+    entry["reliable"] = int(yv.sum()) >= MIN_RELIABLE
+    return entry
+
+
+def _baseline(recipe: HeadRecipe, tr: pd.DataFrame, va: pd.DataFrame) -> dict:
+    """The TF-IDF baseline on the same rows, tuned the same way: the card's like for like."""
+    y = tr["value"].to_numpy()
+    (_, c), _ = choose_hyperparameters(recipe, BASELINE, tr, y)
+    head = fit_head(recipe.features.matrix(tr, BASELINE), y, c=c)
+    p = head.predict_proba(recipe.features.matrix(va, BASELINE))[:, 1]
+    return {"baseline": metrics_for(va["value"].to_numpy(), p), "baseline_c": c}
+
+
+def _head_weights(head: LogisticRegression, method: Method, weight: float, n_sparse: int
+                  ) -> HeadWeights:
+    """Split the fitted coefficients into blocks, folding the dense block's weight in."""
+    coef = head.coef_[0]
+    dense_from = n_sparse if method.uses_sparse else 0
+    return HeadWeights(bias=float(head.intercept_[0]), threshold=0.5,
+                       sparse=coef[:n_sparse] if method.uses_sparse else None,
+                       dense=coef[dense_from:] * weight if method.uses_dense else None)
+
+
+def _label_model(version: str, task: str, labels: list[str], heads: dict[str, HeadWeights],
+                 recipe: HeadRecipe, encoder: Encoder | None) -> LabelModel:
+    method, features = recipe.method, recipe.features
+    model = LabelModel(version, task, method.name, labels, heads,
+                       _encoder_spec(encoder, features.scale) if method.uses_dense else None,
+                       features.vectorizer if method.uses_sparse else None)
+    if encoder is not None and method.uses_dense:
+        model.attach_encoder(encoder)  # the challenger is scored without loading it again
+    return model
+
+
+def _encoder_spec(encoder: Encoder | None, scale: float) -> dict:
+    assert encoder is not None
+    return {"base": encoder.base.name, "fingerprint": encoder.base.fingerprint,
+            "layer": encoder.layer, "max_length": encoder.max_length, "scale": scale}
+
+
+def _card(model: LabelModel, data: TaskData, features: FeatureTable, metrics: dict[str, dict],
+          sources: dict[str, dict] | None, champion: LabelModel | None, seconds: float) -> dict:
+    spec = model.encoder_spec
+    return {
+        "version": model.version, "task": model.task, "method": model.method,
+        "base": spec and {k: spec[k] for k in ("base", "fingerprint", "layer", "max_length")},
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "training_seconds": round(elapsed, 1),
-        "feature_seconds": round(feature_seconds, 1),
-        "data": {"sources": sources or _source_summary(samples),
-                 "rows": {"train": len(train), "validation": len(validation)},
-                 "unique_texts": len(texts)},
-        "labels": labels, "skipped": skipped, "metrics": metrics,
+        "training_seconds": round(seconds, 1),
+        "feature_seconds": round(features.encode_seconds, 1),
+        "data": {"sources": sources or _source_summary(data.samples),
+                 "rows": {"train": len(data.train), "validation": len(data.validation)},
+                 "unique_texts": len(features.row_of)},
+        "labels": model.labels, "skipped": data.skipped, "metrics": metrics,
         "champion": champion.version if champion is not None else None,
     }
-    model.card = card
-    return TrainResult(model, card, skipped)
 
 
 def cap_texts(samples: pd.DataFrame, limit: int, rare_below: int = 500, seed: int = 3
