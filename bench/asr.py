@@ -44,8 +44,9 @@ from rich.table import Table
 
 from pipeline import audio as audio_io
 from pipeline.asr import TranscribeOptions, Transcriber, Transcription, _segments_frame
-from pipeline.config import Settings, apply_offline_environment
+from pipeline.config import Settings
 from pipeline.support.cache import DiskCache
+from pipeline.support.offline import apply_offline_environment
 from pipeline.text import to_simplified
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.config import apply_offline_environment, get_settings  # noqa: E402
+from pipeline.config import get_settings  # noqa: E402
+from pipeline.support.offline import apply_offline_environment  # noqa: E402
 
 
 def fresh_home(real_home: Path) -> Path:

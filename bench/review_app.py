@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from pipeline.config import Settings, apply_offline_environment  # noqa: E402
+from pipeline.config import Settings  # noqa: E402
+from pipeline.support.offline import apply_offline_environment  # noqa: E402
 
 TEAMS = [f"team-{n:02d}" for n in range(12)]
 FLAGS = ["low_score:55<60", "high_risk:0.7", "fatal:forbidden-phrases", "low_asr_confidence:0.4",
@@ -36,7 +37,7 @@ def build(db: Path, calls: int, settings: Settings) -> None:
     from sqlalchemy import insert
 
     from pipeline.batch.run import inspect_call
-    from pipeline.scorecard import Scorer
+    from pipeline.batch.scorer import Scorer
     from pipeline.store import (
         Call,
         CallText,

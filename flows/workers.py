@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pipeline.config import Settings, apply_offline_environment, from_public_json, public_json
-from pipeline.scorecard import Scorer
+from pipeline.batch.scorer import Scorer
+from pipeline.config import Settings, from_public_json, public_json
 from pipeline.store import Store
+from pipeline.support.offline import apply_offline_environment
 
 _lock = threading.Lock()
 

@@ -1,6 +1,6 @@
 """callqa: offline AI quality inspection for customer-service calls."""
 
-from pipeline.config import apply_offline_environment
+from pipeline.support.offline import apply_offline_environment
 
 apply_offline_environment()
 

@@ -27,24 +27,9 @@ from pydantic_settings import (
 
 from pipeline.errors import ConfigError
 
-# Telemetry off and model hubs offline, wherever the project runs.
-OFFLINE_ENVIRONMENT = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "ORT_DISABLE_TELEMETRY": "1",
-}
-
 SUPPORTED_LANGUAGES = ("zh", "en", "id", "vi", "th", "ms")
 Language = Literal["zh", "en", "id", "vi", "th", "ms"]
 ChannelLayout = Literal["stereo_agent_left", "stereo_agent_right", "mono"]
-
-
-def apply_offline_environment() -> None:
-    """Force the offline/no-telemetry variables (they must win over anything inherited)."""
-    os.environ.update(OFFLINE_ENVIRONMENT)
 
 
 class QueueVocabulary(BaseModel):

@@ -122,6 +122,8 @@ class InspectionSchema(pa.DataFrameModel):
     risk_level: Series[str] = pa.Field(isin=("low", "medium", "high"), nullable=True)
     risk_reasons: Series[object]
     flags: Series[object]  # list of why the call needs review
+    uncertainty: Series[float] = pa.Field(ge=0, le=1, nullable=True)  # classifiers' doubt
+    metrics: Series[object]  # the conversation's numbers ({name: value})
     status: Series[str] = pa.Field(isin=INSPECTION_STATUSES)
     failure_reason: Series[str] = pa.Field(nullable=True)
     created_at: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs={"unit": "us", "tz": "UTC"})

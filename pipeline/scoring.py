@@ -1,4 +1,8 @@
-"""From a transcript to a scored inspection: QA score, fatal items, composite, flags.
+"""From a call's turns to a scored inspection: QA score, fatal items, composite, flags.
+
+Every review flag is decided here, so the inspection row validated against
+``InspectionSchema`` is the row the store writes: a fatal item, a low score, high risk and, in
+the nightly batch (``BatchChecks``), low ASR confidence and the calibration sample.
 
 QA score: points earned over points available on the items that apply (``na`` items are out
 of the denominator), 0-100. A fatal failure sets the score to 0 and flags the call.
@@ -11,6 +15,7 @@ components were used, so two composites are comparable only with the same basis.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,13 +23,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
+from pandera.typing import DataFrame
 
-from pipeline.config import ScoringSettings
+from pipeline.config import NightlySettings, ScoringSettings
 from pipeline.conversation import ConversationMetrics, measure, turns_from_document
 from pipeline.risk import CustomerHistory, RiskAssessment, assess
 from pipeline.rubric import ItemJudgement, Rubric, evaluate
 from pipeline.rubric.conditions import CallContext
-from pipeline.schemas import ITEM_RESULT_COLUMNS, InspectionSchema, ItemResultSchema
+from pipeline.schemas import ITEM_RESULT_COLUMNS, InspectionSchema, ItemResultSchema, TurnSchema
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,19 @@ class Scorecard:
     judgements: list[ItemJudgement]
     risk: RiskAssessment
     labels: pd.DataFrame | None = None  # (idx, label, probability) the items were judged with
+
+    def as_json(self) -> dict[str, Any]:
+        """The scorecard as JSON-ready data (``callqa score --json``)."""
+        inspection = {**self.inspection, "created_at": self.inspection["created_at"].isoformat()}
+        metrics = self.metrics
+        return {
+            "inspection": inspection,
+            "items": self.items.to_dict(orient="records"),
+            "metrics": {**metrics.flat(),
+                        "silences": [{"start": s.start, "end": s.end} for s in metrics.silences],
+                        "overtalks": [vars(o) for o in metrics.overtalks],
+                        "speech_rate_unit": metrics.speech_rate_unit},
+        }
 
 
 def qa_score(judgements: list[ItemJudgement]) -> tuple[float, bool]:
@@ -96,29 +115,46 @@ def _present(value: float | None) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
+@dataclass(frozen=True)
+class BatchChecks:
+    """The nightly batch's extra review flags (``[nightly]``); a call scored on its own has none."""
+
+    low_asr_confidence: float  # mean turn confidence under this flags the call
+    calibration_share: float  # this share of all calls goes to people to calibrate the AI
+
+    @classmethod
+    def from_settings(cls, settings: NightlySettings) -> BatchChecks:
+        return cls(settings.low_asr_confidence, settings.calibration_sample)
+
+
 def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | None = None,
                    settings: ScoringSettings | None = None,
                    labels: pd.DataFrame | None = None,
                    duration_s: float | None = None) -> Scorecard:
     """Judge one transcript JSON against ``rubric``."""
-    facts = facts or CallFacts()
-    settings = settings or ScoringSettings()
     turns = turns_from_document(document)
     language = str(document.get("language", rubric.language))
     duration = duration_s or (document.get("audio") or {}).get("duration_s")
-    metrics = measure(turns, language, duration)
     if labels is None:
         labels = labels_from_document(document)
-    ctx = CallContext(str(document["call_id"]), language, turns, metrics, labels)
+    return score_turns(str(document["call_id"]), language, turns, rubric, facts, settings,
+                       labels, duration)
+
+
+def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubric: Rubric,
+                facts: CallFacts | None = None, settings: ScoringSettings | None = None,
+                labels: pd.DataFrame | None = None, duration_s: float | None = None,
+                batch: BatchChecks | None = None) -> Scorecard:
+    """Judge one call's turns (built and validated once, by ``turns_from_document``)."""
+    facts = facts or CallFacts()
+    settings = settings or ScoringSettings()
+    metrics = measure(turns, language, duration_s)
+    ctx = CallContext(call_id, language, turns, metrics, labels)
     judgements = evaluate(rubric, ctx)
     score, fatal = qa_score(judgements)
     value, basis = composite(score, facts.customer_rating, facts.nps, settings)
     risk = assess(turns, facts.history, labels=labels)
-    flags = [f"fatal:{j.item.id}" for j in judgements if j.fatal]
-    if not fatal and score < settings.review_below:
-        flags.append(f"low_score:{score:g}<{settings.review_below:g}")
-    if risk.level == "high":
-        flags.append(f"high_risk:{risk.score:g}")
+    flags = review_flags(call_id, judgements, score, fatal, risk, turns, settings, batch)
     inspection = {
         "call_id": ctx.call_id,
         "rubric_id": rubric.id,
@@ -133,6 +169,9 @@ def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | 
         "risk_level": risk.level,
         "risk_reasons": [reason.as_dict() for reason in risk.reasons],
         "flags": flags,
+        "uncertainty": uncertainty(labels),
+        "metrics": {k: v for k, v in metrics.flat().items()
+                    if v is None or isinstance(v, int | float | str)},
         "status": "scored",
         "failure_reason": None,
         "created_at": pd.Timestamp(datetime.now(UTC)),
@@ -140,6 +179,45 @@ def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | 
     InspectionSchema.validate(pd.DataFrame([inspection]))
     items = item_rows(ctx.call_id, rubric, judgements)
     return Scorecard(inspection, items, turns, metrics, judgements, risk, labels)
+
+
+def review_flags(call_id: str, judgements: list[ItemJudgement], score: float, fatal: bool,
+                 risk: RiskAssessment, turns: pd.DataFrame, settings: ScoringSettings,
+                 batch: BatchChecks | None) -> list[str]:
+    """Why a person should look at this call; empty when nobody needs to."""
+    flags = [f"fatal:{j.item.id}" for j in judgements if j.fatal]
+    if not fatal and score < settings.review_below:
+        flags.append(f"low_score:{score:g}<{settings.review_below:g}")
+    if risk.level == "high":
+        flags.append(f"high_risk:{risk.score:g}")
+    if batch is None:
+        return flags
+    confidence = mean_confidence(turns)
+    if confidence is not None and confidence < batch.low_asr_confidence:
+        flags.append(f"low_asr_confidence:{confidence:.2f}")
+    if in_calibration_sample(call_id, batch.calibration_share):
+        flags.append("calibration_sample")
+    return flags
+
+
+def in_calibration_sample(call_id: str, share: float) -> bool:
+    """A fixed pseudo-random share of calls: the same call is picked on every re-run."""
+    bucket = int(hashlib.sha256(call_id.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return bucket < share
+
+
+def mean_confidence(turns: pd.DataFrame) -> float | None:
+    values = turns["confidence"].dropna()
+    return None if values.empty else round(float(values.mean()), 4)
+
+
+def uncertainty(labels: pd.DataFrame | None) -> float | None:
+    """How unsure the classifiers were on this call: the mean of 1 - |2p - 1| over the call's
+    five least certain (utterance, label) pairs. Reviews of uncertain calls teach the most."""
+    if labels is None or labels.empty:
+        return None
+    closeness = 1 - (2 * labels["probability"].astype(float) - 1).abs()
+    return round(float(closeness.nlargest(5).mean()), 4)
 
 
 def item_rows(call_id: str, rubric: Rubric, judgements: list[ItemJudgement]) -> pd.DataFrame:

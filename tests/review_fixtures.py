@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from pipeline.batch.run import inspect_call
+from pipeline.batch.scorer import Scorer
 from pipeline.config import Settings
-from pipeline.scorecard import Scorer
 from pipeline.store import AuditEntry, CallRecord, Store
 from review.users import add_user
 

@@ -63,7 +63,7 @@ def test_champion_accuracy_floors_on_validation_dialogues(bundled: Settings) -> 
 
 def test_demo_call_scored_with_the_champion(bundled: Settings, tmp_path: Path) -> None:
     from pipeline.batch.manifest import CallJob
-    from pipeline.scorecard import Scorer
+    from pipeline.batch.scorer import Scorer
 
     settings = Settings(home=bundled.home, classify={"registry": REGISTRY})
     call = EXAMPLES / "calls" / "zh-malicious-complaint.json"

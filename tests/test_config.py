@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import OFFLINE_ENVIRONMENT, Settings, apply_offline_environment
+from pipeline.config import Settings
 from pipeline.errors import ConfigError
+from pipeline.support.offline import OFFLINE_ENVIRONMENT, apply_offline_environment
 
 
 @pytest.fixture(autouse=True)

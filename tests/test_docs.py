@@ -3,6 +3,8 @@ A command, setting or condition added without its documentation fails here."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import re
 import tomllib
 from collections.abc import Iterator
@@ -67,3 +69,33 @@ def test_every_rubric_condition_is_in_the_rubric_format() -> None:
     rubric_doc = (ROOT / "rubrics" / "README.md").read_text(encoding="utf-8")
     missing = [key for key in CONDITIONS if f"`{key}`" not in rubric_doc]
     assert not missing, f"conditions missing from rubrics/README.md: {missing}"
+
+
+def _module_or_member(name: str) -> bool:
+    """``name`` is a module, or one name inside a module."""
+    module, _, member = name.rpartition(".")
+    for candidate in (name, module):
+        try:
+            if candidate and importlib.util.find_spec(candidate) is not None:
+                return candidate == name or hasattr(importlib.import_module(candidate), member)
+        except ModuleNotFoundError:
+            continue
+    return False
+
+
+def test_every_module_the_docs_name_exists() -> None:
+    """A file moved or removed leaves no stale path in the README, bench, model or rubric
+    docs (``pipeline/x.py`` paths and ``pipeline.x`` module names)."""
+    docs = [ROOT / "README.md", *(ROOT / d / "README.md" for d in ("bench", "models", "rubrics")),
+            *(ROOT / "models").glob("*.md")]
+    stale = []
+    for doc in docs:
+        text = doc.read_text(encoding="utf-8")
+        for path in re.findall(r"(?<![\w/.])((?:pipeline|flows|review)/[\w/]+\.py)", text):
+            if not (ROOT / path).is_file():
+                stale.append(f"{doc.name}: {path}")
+        # (``review.x`` and ``store.x`` are also settings, so only ``pipeline.`` names count)
+        for name in re.findall(r"`(pipeline(?:\.\w+)+)`", text):
+            if not _module_or_member(name):
+                stale.append(f"{doc.name}: {name}")
+    assert not stale, stale

@@ -14,8 +14,8 @@ from review_fixtures import PASSWORD, audit_rows, csrf_from, sign_in
 from sqlalchemy import update
 
 from pipeline.batch.run import collect, inspect_call
+from pipeline.batch.scorer import Scorer
 from pipeline.config import Settings
-from pipeline.scorecard import Scorer
 from pipeline.store import Call, Store
 from review.app import create_app, session_secret
 

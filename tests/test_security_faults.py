@@ -13,8 +13,8 @@ from review_fixtures import csrf_from, demo_record
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import DBAPIError
 
+from pipeline.batch.scorer import Scorer
 from pipeline.config import Settings
-from pipeline.scorecard import Scorer
 from pipeline.store import Appeal, Inspection, ReviewDecision, Store
 
 RUBRICS = Path(__file__).resolve().parents[1] / "rubrics"

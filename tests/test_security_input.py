@@ -18,13 +18,13 @@ from pipeline import asr, cli, transcript
 from pipeline.asr import TranscribeOptions, Transcriber
 from pipeline.audio import file_sha256
 from pipeline.batch.manifest import CallJob, read_manifest
-from pipeline.cli import calls
+from pipeline.cli import calls, textsafe
 from pipeline.config import LimitsSettings, get_settings
 from pipeline.conversation import measure, turns_from_document
 from pipeline.errors import CallTimeoutError, InputLimitError, TranscriptError, UnsafePathError
 from pipeline.models.whisper import ResolvedModel
 from pipeline.rubric import RubricError, evaluate, from_dict, load
-from pipeline.support import deadline, ids, textsafe
+from pipeline.support import deadline, ids
 from pipeline.support.cache import DiskCache
 
 runner = CliRunner()
@@ -224,7 +224,7 @@ def test_limits_are_checked_where_a_document_enters_scoring() -> None:
 
 def test_an_unexpected_error_fails_one_input_only(env_home: object, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import scorecard
+    from pipeline.batch import scorer as scorecard
 
     original = scorecard.Scorer.score
 

@@ -19,8 +19,8 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
 from pipeline.batch.run import inspect_call
+from pipeline.batch.scorer import Scorer
 from pipeline.config import Settings
-from pipeline.scorecard import Scorer
 from pipeline.store import CallText, Inspection, ItemResult, Store, Turn, migrate, sqlite_url
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -18,7 +18,6 @@ functions as tasks and add nothing but orchestration.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,9 +27,10 @@ import pandas as pd
 
 from pipeline.batch.manifest import CallJob, ManifestProblem, read_manifest
 from pipeline.batch.recordings import recording_fields
+from pipeline.batch.scorer import Scorer
 from pipeline.config import Settings
 from pipeline.errors import AudioError, CallqaError, TranscriptError
-from pipeline.scorecard import Scorer
+from pipeline.scoring import BatchChecks
 from pipeline.store import CallRecord, plain_value
 from pipeline.support.ids import call_id_problem
 
@@ -147,12 +147,6 @@ def _filter_dates(batch: Batch, wanted: list[date] | None) -> Batch:
     return Batch(keep, batch.problems)
 
 
-def in_calibration_sample(call_id: str, share: float) -> bool:
-    """A fixed pseudo-random share of calls: the same call is picked on every re-run."""
-    bucket = int(hashlib.sha256(call_id.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return bucket < share
-
-
 def failure_reason(error: BaseException) -> str:
     """A short stable code for the summary ('audio:corrupt', 'transcript', 'timeout',
     'too_long', 'error:KeyError')."""
@@ -173,42 +167,17 @@ def is_transient(error: BaseException) -> bool:
 def inspect_call(scorer: Scorer, call: dict[str, Any], document: dict[str, Any],
                  versions: dict[str, str], run_id: str | None = None,
                  history: Any = None) -> CallRecord:
-    """Classify, score and assess one transcribed call; add the review flags."""
-    settings = scorer.settings.nightly
+    """Classify, score and assess one transcribed call, with the nightly batch's flags."""
     job = CallJob.from_row(call)
-    card = scorer.score_transcribed(job, document, versions, history=history)
-    inspection = dict(card.inspection)
-    flags = list(inspection["flags"])
-    confidence = _mean_confidence(card.turns)
-    if confidence is not None and confidence < settings.low_asr_confidence:
-        flags.append(f"low_asr_confidence:{confidence:.2f}")
-    if in_calibration_sample(job.call_id, settings.calibration_sample):
-        flags.append("calibration_sample")
-    inspection["flags"] = flags
-    inspection["uncertainty"] = _uncertainty(card.labels)
-    inspection["metrics"] = {k: v for k, v in card.metrics.flat().items()
-                             if v is None or isinstance(v, int | float | str)}
+    checks = BatchChecks.from_settings(scorer.settings.nightly)
+    card = scorer.score_transcribed(job, document, versions, history=history, batch=checks)
     duration = (document.get("audio") or {}).get("duration_s") or _last_end(card.turns)
     roots = scorer.settings.store.audio_roots or [Path(r) for r in [call.get("audio_root")] if r]
     facts = {**call, "language": document.get("language") or call.get("language"),
              "duration_s": duration,
              **recording_fields(call.get("audio_path"), document, roots)}
-    return CallRecord(call=facts, inspection=inspection, items=card.items, turns=card.turns,
+    return CallRecord(call=facts, inspection=card.inspection, items=card.items, turns=card.turns,
                       labels=card.labels, run_id=run_id, scoring=scorer.settings.scoring)
-
-
-def _mean_confidence(turns: pd.DataFrame) -> float | None:
-    values = turns["confidence"].dropna()
-    return None if values.empty else round(float(values.mean()), 4)
-
-
-def _uncertainty(labels: pd.DataFrame | None) -> float | None:
-    """How unsure the classifiers were on this call: the mean of 1 - |2p - 1| over the call's
-    five least certain (utterance, label) pairs. Reviews of uncertain calls teach the most."""
-    if labels is None or labels.empty:
-        return None
-    closeness = 1 - (2 * labels["probability"].astype(float) - 1).abs()
-    return round(float(closeness.nlargest(5).mean()), 4)
 
 
 def _last_end(turns: pd.DataFrame) -> float | None:

@@ -13,12 +13,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline.cli.console import err, out, usage_errors
-from pipeline.config import get_settings
+from pipeline.cli.console import err, load_settings, out, usage_errors
+from pipeline.cli.textsafe import format_time, shown
 from pipeline.errors import CallqaError
 from pipeline.support.fsutil import write_json
 from pipeline.support.ids import output_path
-from pipeline.support.textsafe import format_time, shown
 
 if TYPE_CHECKING:
     from pipeline.batch.manifest import CallJob
@@ -51,7 +50,7 @@ def transcribe(
 
     jobs, failures = _collect_jobs(audio, manifest, "transcribe")
     jobs = [job for job in jobs if not job.is_transcript]  # chat logs: nothing to transcribe
-    settings = get_settings()
+    settings = load_settings()
     with usage_errors():
         transcriber = Transcriber(settings, model=model)
         options = {
@@ -92,20 +91,21 @@ def score(
     quiet: Annotated[bool, typer.Option(help="Do not print the scorecards.")] = False,
 ) -> None:
     """Score calls against a QA rubric: a scorecard with evidence and times per item."""
-    from pipeline import scorecard
+    from pipeline.batch.scorer import Scorer
+    from pipeline.cli.scorecard import print_scorecard
 
     jobs, failures = _collect_jobs(inputs, manifest, "score")
     with usage_errors():
-        scorer = scorecard.Scorer(get_settings(), rubric=rubric, model=model,
+        scorer = Scorer(load_settings(), rubric=rubric, model=model,
                                   language=language, layout=layout)
     console = err if json_out == "-" else out
 
     def work(job: CallJob) -> None:
         card = scorer.score(job)
         if json_out:
-            _emit(scorecard.to_json(card), job.call_id, json_out, single=len(jobs) == 1)
+            _emit(card.as_json(), job.call_id, json_out, single=len(jobs) == 1)
         if not quiet:
-            scorecard.print_scorecard(console, card)
+            print_scorecard(console, card)
 
     _finish(failures + _run(jobs, "scoring", work))
 

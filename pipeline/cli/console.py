@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -13,8 +13,21 @@ from rich.markup import escape
 
 from pipeline.errors import CallqaError
 
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def load_settings(fresh: bool = False) -> Settings:
+    """The one Settings object, read when a command runs: ``--help`` must not pay for
+    pydantic-settings. ``fresh`` re-reads it after a command changed the environment."""
+    from pipeline.config import get_settings
+
+    if fresh:
+        get_settings.cache_clear()
+    return get_settings()
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

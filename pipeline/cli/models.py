@@ -11,8 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from pipeline.cli.console import err, fail, out
-from pipeline.config import get_settings
+from pipeline.cli.console import err, fail, load_settings, out
 from pipeline.errors import CallqaError
 
 models_app = typer.Typer(help="List, inspect, promote and roll back classifier versions.",
@@ -31,7 +30,7 @@ def classify(
     from pipeline.classify import UtteranceClassifier
     from pipeline.models.registry import registry_for
 
-    settings = get_settings()
+    settings = load_settings()
     registry = registry_for(settings)
     try:
         model = registry.load(version) if version else registry.load_champion("utterance")
@@ -92,7 +91,7 @@ def train(
 
     if task not in ("utterance", "call"):
         fail("--task must be utterance or call")
-    settings = get_settings()
+    settings = load_settings()
     imported = None
     if import_file is not None:
         from pipeline.training.samples import training_rows
@@ -141,7 +140,7 @@ def samples_import(file: Annotated[Path, typer.Argument(help="CSV or JSONL of sa
     from pipeline.store import Store
 
     result = _read_import(file)
-    new = Store.from_settings(get_settings()).add_samples(result.kept, "import")
+    new = Store.from_settings(load_settings()).add_samples(result.kept, "import")
     out.print(f"kept {len(result.kept)} row(s) ({new} new), rejected {len(result.problems)}")
     if result.problems:
         raise typer.Exit(1)
@@ -152,7 +151,7 @@ def models_list() -> None:
     """Every version, its task, method and mean validation AUROC; * marks champions."""
     from pipeline.models.registry import registry_for
 
-    registry = registry_for(get_settings())
+    registry = registry_for(load_settings())
     table = Table("", "version", "task", "method", "labels", "mean AUROC", "baseline", "created")
     for version in registry.versions():
         card = registry.card(version)
@@ -171,7 +170,7 @@ def models_show(version: Annotated[str, typer.Argument()]) -> None:
     from pipeline.models.registry import registry_for, render_card
 
     try:
-        out.print(render_card(registry_for(get_settings()).card(version)), markup=False)
+        out.print(render_card(registry_for(load_settings()).card(version)), markup=False)
     except CallqaError as exc:
         fail(str(exc))
 
@@ -183,7 +182,7 @@ def models_promote(version: Annotated[str, typer.Argument()],
     from pipeline.models.registry import registry_for
 
     try:
-        decision = registry_for(get_settings()).promote(version, force=force)
+        decision = registry_for(load_settings()).promote(version, force=force)
     except CallqaError as exc:
         fail(str(exc))
     if not decision.promoted:
@@ -198,7 +197,7 @@ def models_rollback(task: Annotated[str, typer.Option(help="utterance or call")]
     from pipeline.models.registry import registry_for
 
     try:
-        version = registry_for(get_settings()).rollback(task)
+        version = registry_for(load_settings()).rollback(task)
     except CallqaError as exc:
         fail(str(exc))
     out.print(f"{task} champion is now {version}")

@@ -13,8 +13,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline.cli.console import day_option, err, fail, out
-from pipeline.config import get_settings
+from pipeline.cli.console import day_option, err, fail, load_settings, out
 from pipeline.errors import CallqaError
 from pipeline.support.fsutil import atomic_open
 
@@ -41,7 +40,7 @@ def run(
     from flows.workers import settings_payload
     from pipeline.store import Store, display_url
 
-    settings = get_settings()
+    settings = load_settings()
     if source is None and manifest is None:
         fail("give --source DIR or --manifest FILE")
     workers = workers or settings.nightly.workers
@@ -92,7 +91,7 @@ def retrain(
     from flows.retrain import retrain as retrain_flow
     from flows.workers import settings_payload
 
-    settings = get_settings()
+    settings = load_settings()
     minimum = settings.schedules.retrain_min_new_samples if min_new is None else min_new
     try:
         summary = retrain_flow(task_name=task, data_dir=str(data) if data else None,
@@ -123,8 +122,7 @@ def serve(
         os.environ["CALLQA_SCHEDULES__SOURCE"] = str(source.resolve())
     if manifest is not None:
         os.environ["CALLQA_SCHEDULES__MANIFEST"] = str(manifest.resolve())
-    get_settings.cache_clear()
-    settings = get_settings()
+    settings = load_settings(fresh=True)
     if settings.schedules.source is None and settings.schedules.manifest is None:
         fail("give --source or --manifest, or set [schedules] source in callqa.toml")
     server = None
@@ -203,7 +201,7 @@ def export(
     first, last = day_option(date_from), day_option(date_to)
     start = datetime(first.year, first.month, first.day) if first else None
     end = datetime(last.year, last.month, last.day) + timedelta(days=1) if last else None
-    settings = get_settings()
+    settings = load_settings()
     try:
         rows = Store.from_settings(settings).inspection_rows(start, end)
     except CallqaError as error:

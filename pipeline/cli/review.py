@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from pipeline.cli.console import day_option, fail, out
-from pipeline.config import get_settings
+from pipeline.cli.console import day_option, fail, load_settings, out
 from pipeline.errors import CallqaError
 
 users_app = typer.Typer(help="Review-app accounts: qa_admin, supervisor, agent.",
@@ -19,7 +18,7 @@ users_app = typer.Typer(help="Review-app accounts: qa_admin, supervisor, agent."
 def _store():
     from pipeline.store import Store
 
-    settings = get_settings()
+    settings = load_settings()
     return Store.from_settings(settings)
 
 
@@ -33,7 +32,7 @@ def review(
     from pipeline.store import display_url
     from review.app import create_app
 
-    settings = get_settings()
+    settings = load_settings()
     host = host or settings.review.host
     port = port or settings.review.port
     out.print(f"callqa review on http://{host}:{port}  (store: {display_url(settings.store_url)})")
@@ -52,7 +51,7 @@ def report(
     """Write the daily report: one self-contained HTML file with its charts."""
     from pipeline.reports.daily import write_report
 
-    settings = get_settings()
+    settings = load_settings()
     wanted = day_option(day)
     path = write_report(_store(), settings, wanted, out_dir or settings.home / "reports")
     out.print(f"report → {path}")

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.console import err, out
-from pipeline.config import get_settings
+from pipeline.cli.console import err, load_settings, out
+from pipeline.cli.textsafe import shown
 from pipeline.errors import CallqaError
-from pipeline.support.textsafe import shown
 
 rubric_app = typer.Typer(help="Check and backtest QA rubrics.", no_args_is_help=True)
 
@@ -24,7 +23,7 @@ def rubric_check(file: Annotated[str, typer.Argument(help="Rubric YAML or bundle
     from pipeline import rubric as rubric_mod
 
     try:
-        loaded = rubric_mod.load(file, max_bytes=get_settings().limits.max_rubric_bytes)
+        loaded = rubric_mod.load(file, max_bytes=load_settings().limits.max_rubric_bytes)
     except CallqaError as exc:
         err.print(f"[red]invalid:[/] {shown(exc)}")
         raise typer.Exit(1) from exc
@@ -53,7 +52,7 @@ def rubric_test(
     from pipeline.training.backtest import backtest
 
     try:
-        limit = get_settings().limits.max_rubric_bytes
+        limit = load_settings().limits.max_rubric_bytes
         report = backtest(rubric_mod.load(file, max_bytes=limit), cases)
     except CallqaError as exc:
         err.print(f"[red]error:[/] {shown(exc)}")

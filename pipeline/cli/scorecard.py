@@ -1,0 +1,56 @@
+"""The scorecard on the terminal; everything that comes from the call or the rubric is escaped."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.cli.textsafe import format_time, shown
+from pipeline.scoring import Scorecard
+
+OUTCOME_STYLE = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "na": "[dim]n/a[/]"}
+
+
+def _time(value: float | None) -> str:
+    return "" if value is None else format_time(value)
+
+
+def print_scorecard(console: Console, card: Scorecard) -> None:
+    """The scorecard as text; everything that comes from the call or the rubric is escaped."""
+    inspection = card.inspection
+    score = inspection["score"]
+    verdict = "[red]FATAL[/]" if inspection["fatal"] else f"[bold]{score:g}[/]/100"
+    composite = inspection["composite"]
+    console.print(
+        f"\n[bold]{shown(inspection['call_id'])}[/]  QA {verdict} · composite "
+        f"{'—' if composite is None else f'{composite:g}'} ({inspection['composite_basis']}) · "
+        f"rubric {shown(inspection['rubric_id'])} v{inspection['rubric_version']} "
+        f"({inspection['rubric_hash']})"
+    )
+    if inspection["flags"]:
+        console.print(f"  flags: [yellow]{shown(', '.join(inspection['flags']))}[/]")
+    risk_colour = {"low": "green", "medium": "yellow", "high": "red"}[inspection["risk_level"]]
+    console.print(f"  malicious-complaint risk: [{risk_colour}]{inspection['risk_level']}[/] "
+                  f"({inspection['risk_score']:.2f})")
+    for reason in card.risk.reasons:
+        if not reason.evidence:  # customer history: nothing said in this call
+            console.print(f"    · {shown(reason.description)}")
+            continue
+        first = reason.evidence[0]
+        when = f"{_time(first.start)} " if first.start is not None else ""
+        console.print(f"    · {when}#{first.idx} {shown(first.why)}")
+    table = Table("item", "outcome", "points", "evidence", show_lines=False, expand=False)
+    table.columns[0].no_wrap = True
+    for row in card.items.itertuples(index=False):
+        evidence = row.evidence[:2]
+        lines = []
+        for e in evidence:
+            when = f"{_time(e['start'])} " if e["start"] is not None else ""
+            turn = f"#{e['idx']} " if e["idx"] is not None else ""
+            lines.append(f"{when}{turn}{shown(e['why'])}")
+        if not lines:
+            lines.append(f"[dim]{shown(row.note)}[/]")
+        fatal = " [red](fatal)[/]" if row.fatal else ""
+        table.add_row(shown(row.item_id), OUTCOME_STYLE[row.outcome] + fatal,
+                      f"{row.points:g}/{row.max_points:g}", "\n".join(lines))
+    console.print(table)
