@@ -141,6 +141,36 @@ def test_pii_is_redacted_in_storage_but_not_in_scoring(store_url: str,
     assert stored.raw_text == secret
 
 
+def test_each_turn_is_redacted_once_and_its_evidence_shows_the_stored_text(
+        store_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.store import writes
+
+    secret = "我要投诉，打12315，我的手机是13812345678"
+    record = record_for(settings, extra_text=secret)
+    quoted = [e for row in record.items.itertuples() for e in row.evidence
+              if e["text"] == secret]
+    quoted += [e for reason in record.inspection["risk_reasons"] for e in reason["evidence"]
+               if e["text"] == secret]
+    assert quoted, "the test call must quote the turn with the number in its evidence"
+    seen: list[str] = []
+
+    def counting(text: str) -> object:
+        seen.append(text)
+        return redact(text)
+
+    redact = writes.redact
+    monkeypatch.setattr(writes, "redact", counting)
+    store = Store(store_url)
+    store.write_call(record)
+    assert seen.count(secret) == 1
+    with store.session() as session:
+        evidence = [e for item in session.scalars(select(ItemResult)) for e in item.evidence]
+        inspection = session.scalars(select(Inspection)).one()
+        evidence += [e for reason in inspection.risk_reasons for e in reason["evidence"]]
+    shown = {e["text"] for e in evidence if "12315" in e["text"]}
+    assert shown == {"我要投诉，打12315，我的手机是[PHONE]"}
+
+
 def test_only_the_newest_inspection_is_current_and_reviews_are_never_overwritten(
         store_url: str, settings: Settings) -> None:
     store = Store(store_url)

@@ -112,7 +112,8 @@ class StoreWrites:
                 return same.id  # people's judgement of these very results stands
             self._upsert_call(session, record.call)
             session.flush()
-            stored_texts = self._write_turns(session, call_id, record.turns)
+            stored_turns = self._write_turns(session, call_id, record.turns)
+            redacted = dict(stored_turns)
             self._write_labels(session, call_id, versions.get("classifier"), record.labels)
             previous = session.scalars(select(Inspection).where(
                 Inspection.call_id == call_id, Inspection.current.is_(True),
@@ -120,14 +121,14 @@ class StoreWrites:
             session.execute(delete(Inspection).where(Inspection.call_id == call_id,
                                                      Inspection.status == "failed"))
             inspection = same or Inspection(call_id=call_id)
-            self._fill_inspection(inspection, record, versions, key)
+            self._fill_inspection(inspection, record, versions, key, redacted)
             if same is not None:
                 session.execute(delete(ItemResult).where(ItemResult.inspection_id == same.id))
                 session.expire(same, ["items"])
             else:
                 session.add(inspection)
             session.flush()
-            items = self._item_rows(inspection.id, record.items)
+            items = self._item_rows(inspection.id, record.items, redacted)
             session.add_all(items)
             if same is None and previous is not None and previous.status == "reviewed":
                 _carry_review(session, previous, inspection, items, record)
@@ -135,22 +136,24 @@ class StoreWrites:
                                                      Inspection.id != inspection.id)
                             .values(current=False))
             inspection.current = True
-            write_search_text(session, call_id, stored_texts)
+            write_search_text(session, call_id, [text for _, text in stored_turns])
             return inspection.id
 
-    def _write_turns(self, session: Session, call_id: str, turns: pd.DataFrame) -> list[str]:
-        """Replace the call's turns (redacted once each); returns the stored texts."""
+    def _write_turns(self, session: Session, call_id: str, turns: pd.DataFrame
+                     ) -> list[tuple[str, str]]:
+        """Replace the call's turns, each redacted once; returns (raw, stored) text per turn,
+        which the evidence quoting those turns reuses."""
         session.execute(delete(Turn).where(Turn.call_id == call_id))
-        stored_texts = []
+        stored: list[tuple[str, str]] = []
         for turn in turns.itertuples(index=False):
             raw = str(turn.raw_text)
             text, spans = self._clean(raw)
-            stored_texts.append(text)
+            stored.append((raw, text))
             session.add(Turn(call_id=call_id, idx=int(turn.idx), speaker=str(turn.speaker),
                              start=plain_value(turn.start), end=plain_value(turn.end),
                              text=text, raw_text=raw if self.store_raw_text else None,
                              confidence=plain_value(turn.confidence), pii=spans))
-        return stored_texts
+        return stored
 
     @staticmethod
     def _write_labels(session: Session, call_id: str, model_version: str | None,
@@ -165,7 +168,7 @@ class StoreWrites:
                         for r in labels.itertuples(index=False))
 
     def _fill_inspection(self, inspection: Inspection, record: CallRecord,
-                         versions: dict[str, str], key: str) -> None:
+                         versions: dict[str, str], key: str, turns: dict[str, str]) -> None:
         row = record.inspection
         values = dict(
             rubric_id=row["rubric_id"], rubric_version=int(row["rubric_version"]),
@@ -173,7 +176,7 @@ class StoreWrites:
             score=plain_value(row["score"]), fatal=bool(row["fatal"]),
             composite=plain_value(row["composite"]), composite_basis=row["composite_basis"],
             risk_score=plain_value(row["risk_score"]), risk_level=row["risk_level"],
-            risk_reasons=self._redact_evidence(row["risk_reasons"]),
+            risk_reasons=self._redact_evidence(row["risk_reasons"], turns),
             flags=list(row["flags"]), flagged=bool(row["flags"]),
             uncertainty=row.get("uncertainty"), metrics=row.get("metrics") or {},
             started_at=plain_value(record.call.get("started_at")), status=row["status"],
@@ -182,11 +185,13 @@ class StoreWrites:
         for name, value in values.items():
             setattr(inspection, name, value)
 
-    def _item_rows(self, inspection_id: int, items: pd.DataFrame) -> list[ItemResult]:
+    def _item_rows(self, inspection_id: int, items: pd.DataFrame,
+                   turns: dict[str, str]) -> list[ItemResult]:
         return [ItemResult(inspection_id=inspection_id, item_id=item.item_id,
                            section=item.section, outcome=item.outcome, points=float(item.points),
                            max_points=float(item.max_points), fatal=bool(item.fatal),
-                           evidence=self._redact_evidence(item.evidence), note=str(item.note))
+                           evidence=self._redact_evidence(item.evidence, turns),
+                           note=str(item.note))
                 for item in items.itertuples(index=False)]
 
     def write_failure(self, call: dict[str, Any], reason: str, run_id: str | None = None) -> int:
@@ -207,16 +212,21 @@ class StoreWrites:
             session.flush()
             return inspection.id
 
-    def _redact_evidence(self, evidence: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _redact_evidence(self, evidence: Sequence[dict[str, Any]],
+                         turns: dict[str, str]) -> list[dict[str, Any]]:
+        """Evidence as stored: a quoted turn takes that turn's stored text (``turns``: raw →
+        stored), so no turn is redacted twice; anything else (``why``, snippets) is redacted."""
         out = []
         for entry in evidence or []:
             entry = _jsonable(entry)
             if isinstance(entry, dict):
                 for key in ("text", "why"):
-                    if isinstance(entry.get(key), str):
-                        entry[key] = self._clean(entry[key])[0]
+                    value = entry.get(key)
+                    if isinstance(value, str):
+                        known = turns.get(value) if key == "text" else None
+                        entry[key] = known if known is not None else self._clean(value)[0]
                 if isinstance(entry.get("evidence"), list):
-                    entry["evidence"] = self._redact_evidence(entry["evidence"])
+                    entry["evidence"] = self._redact_evidence(entry["evidence"], turns)
             out.append(entry)
         return out
 
