@@ -14,8 +14,8 @@ import itertools
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -23,6 +23,14 @@ from pipeline.schemas import TURN_COLUMNS, SegmentSchema, TurnSchema
 from pipeline.text import normalize_text
 
 ROLES = ("agent", "customer")
+# Whether a call's speakers are known to be the agent and the customer. "known": the turns
+# carry roles (stereo channels, chat logs). "unknown": no turn does (mono recordings: every
+# turn is speaker ``unknown``), so nothing about either role can be judged. "uncertain" is for
+# a later diarizer / role assigner with low confidence; callers may pass it over ``roles_of``.
+Roles = Literal["known", "uncertain", "unknown"]
+ROLES_UNKNOWN = "speaker roles unknown"  # the reason given wherever this stops a judgement
+# Chat logs' machine lines (a bot's answers, system notices): kept as turns, never a role.
+MACHINE_SPEAKERS = ("bot", "system")
 _HANZI = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\u024F\u0E00-\u0E7F\u1E00-\u1EFF']+")
 
@@ -108,6 +116,12 @@ def _turn_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return TurnSchema.validate(frame)
 
 
+def roles_of(turns: pd.DataFrame) -> Roles:
+    """"known" when any turn is the agent's or the customer's, else "unknown". Bot and system
+    lines (chat logs) are not a role: a chat with only those and ``unknown`` has none."""
+    return "known" if turns["speaker"].isin(ROLES).any() else "unknown"
+
+
 # -- metrics --------------------------------------------------------------------------------
 
 
@@ -152,6 +166,14 @@ class ConversationMetrics:
     max_response_latency_s: float | None = None
     speech_rate: dict[str, float | None] = field(default_factory=dict)
     speech_rate_unit: str = "chars_per_min"
+    roles: Roles = "known"
+
+    @property
+    def two_sided(self) -> bool:
+        """Whether who spoke over whom can be measured: timed turns of separated speakers. One
+        mono channel without roles holds one stream of words, whose overlaps ASR never sees:
+        its overtalk is unmeasured (None), not zero (a free pass)."""
+        return self.timed and self.roles != "unknown"
 
     def flat(self) -> dict[str, float | int | None]:
         """Every metric in ``METRICS`` by name, e.g. ``max_silence_s``, ``agent.talk_ratio``."""
@@ -191,35 +213,37 @@ class MetricSpec:
     unit: str
     description: str
     locate: Locator = _nowhere
+    needs_roles: bool = False  # only means something when the agent and customer are known
 
 
 # Registration order is the order of ``flat()``, hence of stored scorecards' metrics.
 METRICS: dict[str, MetricSpec] = {}
 
 
-def metric(name: str, unit: str, description: str, locate: Locator = _nowhere
-           ) -> Callable[[Reader], Reader]:
+def metric(name: str, unit: str, description: str, locate: Locator = _nowhere,
+           needs_roles: bool = False) -> Callable[[Reader], Reader]:
     """Register the decorated function as how metric ``name`` is read."""
     def register(read: Reader) -> Reader:
         if name in METRICS:
             raise ValueError(f"metric {name!r} is already registered")
-        METRICS[name] = MetricSpec(name, read, unit, description, locate)
+        METRICS[name] = MetricSpec(name, read, unit, description, locate, needs_roles)
         return read
 
     return register
 
 
-def _field(name: str, unit: str, description: str, locate: Locator = _nowhere) -> None:
+def _field(name: str, unit: str, description: str, locate: Locator = _nowhere,
+           needs_roles: bool = False) -> None:
     """A metric that is a scalar field of ConversationMetrics."""
-    metric(name, unit, description, locate)(lambda m: getattr(m, name))
+    metric(name, unit, description, locate, needs_roles)(lambda m: getattr(m, name))
 
 
 def _per_role(name: str, unit: str, description: str,
               locate: Callable[[str], Locator] | None = None) -> None:
     """``agent.<name>`` and ``customer.<name>`` from a per-role field of ConversationMetrics."""
     for role in ROLES:
-        metric(f"{role}.{name}", unit, description,
-               locate(role) if locate else _nowhere)(_role_reader(name, role))
+        metric(f"{role}.{name}", unit, description, locate(role) if locate else _nowhere,
+               needs_roles=True)(_role_reader(name, role))
 
 
 def _role_reader(name: str, role: str) -> Reader:
@@ -263,22 +287,27 @@ _per_role("overtalk_count", "times", "times the role started speaking over the o
           _overtalks_by)
 _per_role("overtalk_s", "s", "seconds the role spoke over the other", _overtalks_by)
 _field("first_response_latency_s", "s", "customer's first turn ends → agent answers",
-       _first_agent_turn)
-_field("mean_response_latency_s", "s", "mean of customer turn ends → agent starts")
-_field("max_response_latency_s", "s", "longest customer turn end → agent start")
+       _first_agent_turn, needs_roles=True)
+_field("mean_response_latency_s", "s", "mean of customer turn ends → agent starts",
+       needs_roles=True)
+_field("max_response_latency_s", "s", "longest customer turn end → agent start",
+       needs_roles=True)
 _per_role("speech_rate", "per_min", "characters (Chinese) or words per minute of talk")
 
 
 @metric("overtalk_total", "times", "overtalks started by either side", _overtalks_by(None))
 def _overtalk_total(m: ConversationMetrics) -> MetricValue:
-    return len(m.overtalks) if m.timed else None
+    return len(m.overtalks) if m.two_sided else None
 
 
 def measure(turns: pd.DataFrame, language: str, duration_s: float | None = None,
-            settings: ConversationSettings | None = None) -> ConversationMetrics:
-    """Metrics of one conversation from its TurnSchema rows."""
+            settings: ConversationSettings | None = None,
+            roles: Roles | None = None) -> ConversationMetrics:
+    """Metrics of one conversation from its TurnSchema rows. ``roles`` defaults to what the
+    turns say (``roles_of``); with roles unknown, per-role and two-sided metrics are None."""
     settings = settings or ConversationSettings()
     turns = TurnSchema.validate(turns)
+    roles = roles or roles_of(turns)
     timed = len(turns) > 0 and bool(turns["start"].notna().all() and turns["end"].notna().all())
     rate_unit = "chars_per_min" if language == "zh" else "words_per_min"
     if not timed:
@@ -286,7 +315,7 @@ def measure(turns: pd.DataFrame, language: str, duration_s: float | None = None,
             timed=False, duration_s=duration_s, turns=len(turns),
             talk_time_s=dict.fromkeys(ROLES), talk_ratio=dict.fromkeys(ROLES),
             overtalk_count=dict.fromkeys(ROLES), overtalk_s=dict.fromkeys(ROLES),
-            speech_rate=dict.fromkeys(ROLES), speech_rate_unit=rate_unit,
+            speech_rate=dict.fromkeys(ROLES), speech_rate_unit=rate_unit, roles=roles,
         )
     duration = duration_s if duration_s is not None else float(turns["end"].max())
     talk = {role: _union_length(_intervals(turns, role)) for role in ROLES}
@@ -296,7 +325,7 @@ def measure(turns: pd.DataFrame, language: str, duration_s: float | None = None,
     latencies = _response_latencies(turns)
     first = _first_response_latency(turns)
     counted = [s for s in silences if s.duration >= settings.silence_threshold_s]
-    return ConversationMetrics(
+    metrics = ConversationMetrics(
         timed=True,
         duration_s=round(duration, 3),
         turns=len(turns),
@@ -317,7 +346,17 @@ def measure(turns: pd.DataFrame, language: str, duration_s: float | None = None,
         max_response_latency_s=max(latencies) if latencies else None,
         speech_rate={role: _speech_rate(turns, role, talk[role], language) for role in ROLES},
         speech_rate_unit=rate_unit,
+        roles=roles,
     )
+    if roles == "unknown":
+        # One stream of words without roles: silences and length are still the call's, but
+        # nothing is the agent's or the customer's (not 0 s of agent talk: unmeasured), and no
+        # overlap can be heard on one channel (``two_sided``).
+        unmeasured = dict.fromkeys(ROLES)
+        return replace(metrics, talk_time_s=unmeasured, talk_ratio=unmeasured,
+                       overtalks=[], overtalk_count=unmeasured, overtalk_s=unmeasured,
+                       speech_rate=unmeasured)
+    return metrics
 
 
 def _intervals(turns: pd.DataFrame, role: str | None) -> list[tuple[float, float]]:

@@ -9,6 +9,9 @@ of complaints when the store knows it. Every reason carries the turn, time and w
 A threat the customer negates (我不会打12315, 不想找媒体) does not count. The score combines
 the reasons as independent signals, ``1 - Π(1 - weight)``; levels cut it at thresholds that
 bench/risk_calibration.py calibrates on labelled dialogues (bench/README.md).
+
+Only the customer's words count, so a call whose speaker roles are unknown (mono: every turn
+``unknown``) is read with care: see ``assess``. Bot and system lines are never the customer.
 """
 
 from __future__ import annotations
@@ -19,7 +22,11 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.conversation import ROLES_UNKNOWN, Roles, roles_of
 from pipeline.rubric.conditions import Evidence
+
+# Turns that may be the customer's: an ``unknown`` one may be (mono), a bot's never is.
+CUSTOMER_SIDE = ("customer", "unknown")
 
 
 @dataclass(frozen=True)
@@ -161,7 +168,7 @@ class CustomerHistory:
 def rule_reasons(turns: pd.DataFrame) -> list[RiskReason]:
     """Reasons found by the written rules in the customer's turns, one per category."""
     found: dict[str, tuple[RiskRule, list[Evidence]]] = {}
-    customer = turns[turns["speaker"].isin(["customer", "unknown"])]
+    customer = turns[turns["speaker"].isin(CUSTOMER_SIDE)]
     for row in customer.itertuples(index=False):
         text = str(row.raw_text)
         for rule in RULES:
@@ -169,7 +176,8 @@ def rule_reasons(turns: pd.DataFrame) -> list[RiskReason]:
                 if rule.negatable and _NEGATION.search(text[: match.start()]):
                     continue
                 evidence = Evidence(int(row.idx), _num(row.start), _num(row.end), text,
-                                    f"{rule.description}: “{match.group(0)}”")
+                                    f"{_unsure(row.speaker)}{rule.description}: "
+                                    f"“{match.group(0)}”")
                 found.setdefault(rule.category, (rule, []))[1].append(evidence)
                 break
     return [RiskReason(rule.category, rule.id, rule.weight, rule.description, tuple(evs))
@@ -183,18 +191,22 @@ def model_reasons(turns: pd.DataFrame, labels: pd.DataFrame | None,
         return []
     already = already or set()
     by_idx = turns.set_index("idx")
+    # The classifier gives customer labels to turns of no role too (bots, unknown speakers):
+    # only the customer side's count.
+    customer_side = by_idx.index[by_idx["speaker"].isin(CUSTOMER_SIDE)]
     reasons = []
     for label, signal in MODEL_SIGNALS.items():
         if signal.covered_by & already:
             continue
         hits = labels[(labels["label"] == label) & (labels["probability"] >= signal.min_prob)]
-        hits = hits[hits["idx"].isin(by_idx.index)].sort_values("probability", ascending=False)
+        hits = hits[hits["idx"].isin(customer_side)].sort_values("probability", ascending=False)
         if hits.empty:
             continue
         evidence = tuple(
             Evidence(int(row.idx), _num(by_idx.at[row.idx, "start"]),
                      _num(by_idx.at[row.idx, "end"]), str(by_idx.at[row.idx, "raw_text"]),
-                     f"{signal.description} (p={row.probability:.2f})")
+                     f"{_unsure(by_idx.at[row.idx, 'speaker'])}{signal.description} "
+                     f"(p={row.probability:.2f})")
             for row in hits.head(3).itertuples(index=False)
         )
         reasons.append(RiskReason(signal.category, f"model:{label}", signal.weight,
@@ -205,9 +217,18 @@ def model_reasons(turns: pd.DataFrame, labels: pd.DataFrame | None,
 def assess(turns: pd.DataFrame, history: CustomerHistory | None = None,
            settings: RiskSettings | None = None,
            extra: list[RiskReason] | None = None,
-           labels: pd.DataFrame | None = None) -> RiskAssessment:
-    """Risk of one call from its turns, the classifiers' labels and the customer's history."""
+           labels: pd.DataFrame | None = None, roles: Roles | None = None) -> RiskAssessment:
+    """Risk of one call from its turns, the classifiers' labels and the customer's history.
+
+    With the speaker roles not known (``roles``, by default ``roles_of(turns)``), every turn is
+    read as if it might be the customer's, since a threat must not go unseen, and each reason
+    says "speaker unknown". The agent's own words can match, though (您可以拨打12315咨询, 我们
+    会依法处理), so such a call is never rated high on them: its level stops at medium and its
+    ``roles_unknown`` review flag (scoring) sends it to a person, who can tell the voices apart.
+    The score is kept, so the review queue still puts the most alarming of these first.
+    """
     settings = settings or RiskSettings()
+    roles = roles or roles_of(turns)
     reasons = rule_reasons(turns) + list(extra or [])
     reasons += model_reasons(turns, labels, {r.category for r in reasons})
     if history is not None and history.complaints > 0:
@@ -225,7 +246,17 @@ def assess(turns: pd.DataFrame, history: CustomerHistory | None = None,
     score = round(1.0 - remaining, 4)
     level = ("high" if score >= settings.high_at else
              "medium" if score >= settings.medium_at else "low")
+    if level == "high" and roles != "known":
+        level = "medium"
+        reasons.append(RiskReason(
+            "roles_unknown", "roles", 0.0,
+            f"level capped at medium: {ROLES_UNKNOWN}, the words may be the agent's", ()))
     return RiskAssessment(score, level, tuple(sorted(reasons, key=lambda r: -r.weight)))
+
+
+def _unsure(speaker: Any) -> str:
+    """What a reason's evidence says when nobody knows who said it."""
+    return "speaker unknown: " if speaker == "unknown" else ""
 
 
 def _num(value: Any) -> float | None:

@@ -11,7 +11,10 @@ from pandera.typing import Series
 
 from pipeline.config import SUPPORTED_LANGUAGES
 
-SPEAKERS = ("agent", "customer", "unknown")
+SPEAKERS = ("agent", "customer", "unknown")  # who a recorded channel can be
+# Turns may also be a chat log's machine lines: a bot's answers, system notices. They are
+# kept (they are what the customer read) but are neither role (conversation.MACHINE_SPEAKERS).
+TURN_SPEAKERS = (*SPEAKERS, "bot", "system")
 LAYOUTS = ("stereo_agent_left", "stereo_agent_right", "mono")
 
 
@@ -46,7 +49,7 @@ class TurnSchema(pa.DataFrameModel):
 
     call_id: Series[str] = pa.Field(str_length={"min_value": 1})
     idx: Series[int] = pa.Field(ge=0, unique=True)
-    speaker: Series[str] = pa.Field(isin=SPEAKERS)
+    speaker: Series[str] = pa.Field(isin=TURN_SPEAKERS)
     start: Series[float] = pa.Field(ge=0, nullable=True)
     end: Series[float] = pa.Field(ge=0, nullable=True)
     text: Series[str]  # normalised for matching

@@ -1,8 +1,9 @@
 """From a call's turns to a scored inspection: QA score, fatal items, composite, flags.
 
 Every review flag is decided here, so the inspection row validated against
-``InspectionSchema`` is the row the store writes: a fatal item, a low score, high risk and, in
-the nightly batch (``BatchChecks``), low ASR confidence and the calibration sample.
+``InspectionSchema`` is the row the store writes: a fatal item, a low score, high risk, speaker
+roles not known (``roles_unknown``: the agent's items are ``na``, the call is not assessed) and,
+in the nightly batch (``BatchChecks``), low ASR confidence and the calibration sample.
 
 QA score: points earned over points available on the items that apply (``na`` items are out
 of the denominator), 0-100. A fatal failure sets the score to 0 and flags the call.
@@ -26,11 +27,19 @@ import pandas as pd
 from pandera.typing import DataFrame
 
 from pipeline.config import NightlySettings, ScoringSettings
-from pipeline.conversation import ConversationMetrics, measure, turns_from_document
+from pipeline.conversation import ConversationMetrics, Roles, measure, turns_from_document
 from pipeline.risk import CustomerHistory, RiskAssessment, assess
 from pipeline.rubric import ItemJudgement, Rubric, evaluate
 from pipeline.rubric.conditions import CallContext
 from pipeline.schemas import ITEM_RESULT_COLUMNS, InspectionSchema, ItemResultSchema, TurnSchema
+
+# Every reason a call is flagged for review (a flag is ``reason`` or ``reason:detail``): the
+# review queue filters on these.
+FLAG_REASONS = ("fatal", "low_score", "high_risk", "low_asr_confidence", "calibration_sample",
+                "roles_unknown", "roles_uncertain")
+# Flags of calls whose agent could not be judged: reports count them apart ("not assessable"),
+# out of agent rankings and problem areas. roles_uncertain is a later role assigner's.
+NOT_ASSESSABLE_FLAGS = frozenset({"roles_unknown", "roles_uncertain"})
 
 
 @dataclass(frozen=True)
@@ -153,8 +162,9 @@ def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubri
     judgements = evaluate(rubric, ctx)
     score, fatal = qa_score(judgements)
     value, basis = composite(score, facts.customer_rating, facts.nps, settings)
-    risk = assess(turns, facts.history, labels=labels)
-    flags = review_flags(call_id, judgements, score, fatal, risk, turns, settings, batch)
+    risk = assess(turns, facts.history, labels=labels, roles=metrics.roles)
+    flags = review_flags(call_id, judgements, score, fatal, risk, turns, settings, batch,
+                         roles=metrics.roles)
     inspection = {
         "call_id": ctx.call_id,
         "rubric_id": rubric.id,
@@ -183,13 +193,17 @@ def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubri
 
 def review_flags(call_id: str, judgements: list[ItemJudgement], score: float, fatal: bool,
                  risk: RiskAssessment, turns: pd.DataFrame, settings: ScoringSettings,
-                 batch: BatchChecks | None) -> list[str]:
+                 batch: BatchChecks | None, roles: Roles = "known") -> list[str]:
     """Why a person should look at this call; empty when nobody needs to."""
     flags = [f"fatal:{j.item.id}" for j in judgements if j.fatal]
     if not fatal and score < settings.review_below:
         flags.append(f"low_score:{score:g}<{settings.review_below:g}")
     if risk.level == "high":
         flags.append(f"high_risk:{risk.score:g}")
+    if roles != "known":
+        # Its agent items are na and its risk is capped at medium: only a person can say
+        # what the agent did and whether the customer threatened.
+        flags.append(f"roles_{roles}")
     if batch is None:
         return flags
     confidence = mean_confidence(turns)

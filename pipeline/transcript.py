@@ -29,7 +29,8 @@ from pipeline.support.ids import call_id_problem
 class TurnDoc(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    speaker: Literal["agent", "customer", "unknown"]
+    # bot / system: a chat log's machine lines, kept but never taken for the agent.
+    speaker: Literal["agent", "customer", "unknown", "bot", "system"]
     text: str
     # Finite numbers only: json.loads accepts NaN and Infinity, which no time or score may be.
     start: float | None = Field(None, ge=0, allow_inf_nan=False)

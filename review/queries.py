@@ -11,6 +11,7 @@ from sqlalchemy import Integer, Select, String, cast, column, func, select
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
+from pipeline.scoring import FLAG_REASONS
 from pipeline.store import (
     Appeal,
     Call,
@@ -24,7 +25,6 @@ from pipeline.store import (
 from pipeline.text import query_grams
 from review.auth import Viewer
 
-FLAG_REASONS = ("fatal", "low_score", "high_risk", "low_asr_confidence", "calibration_sample")
 RISK_LEVELS = ("low", "medium", "high")
 COUNT_CAP = 2_000  # "more than 2,000 calls": narrow the filters rather than page on
 # Days a filter or the dashboard may ask for: beyond them day arithmetic overflows.

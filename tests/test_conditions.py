@@ -152,3 +152,74 @@ def test_chat_log_time_windows_fall_back_to_turns() -> None:
     assert greeting.value is True and "no timestamps" in greeting.searched
     silence = judge({"metric": "max_silence_s", "gt": 10}, ctx)
     assert silence.value is None and "no timestamps" in silence.reason
+
+
+# -- speaker roles unknown (mono) and machine turns (chat bots) ------------------------------
+
+
+def mono(labels: pd.DataFrame | None = None, roles: str | None = None) -> CallContext:
+    """CALL as a mono recording gives it: the same words and times, every speaker unknown."""
+    document = {**CALL, "turns": [{**turn, "speaker": "unknown"} for turn in CALL["turns"]]}
+    turns = turns_from_document(document)
+    return CallContext("C1", "zh", turns, measure(turns, "zh", 34.0, roles=roles), labels)
+
+
+@pytest.mark.parametrize("spec", [
+    {"speaker": "agent", "within_first_s": 15, "any_phrase": ["您好"]},
+    {"speaker": "agent", "no_phrase": ["不归我管"]},
+    {"speaker": "customer", "regex": "投诉"},
+    {"count": {"speaker": "agent", "any_phrase": ["您"]}, "ge": 1},
+    {"sequence": [{"speaker": "agent", "any_phrase": ["您的意思是"]},
+                  {"speaker": "agent", "any_phrase": ["满意吗"]}]},
+    {"label": "agent.restate_problem"},
+    {"metric": "agent.overtalk_count", "ge": 2},
+    {"metric": "agent.speech_rate", "gt": 280},
+    {"metric": "first_response_latency_s", "gt": 5},
+    {"any": [{"speaker": "agent", "any_phrase": ["再见"]},
+             {"speaker": "agent", "regex": "还有"}]},
+])
+def test_role_conditions_cannot_be_judged_without_roles(spec: dict) -> None:
+    labels = pd.DataFrame([{"idx": 2, "label": "agent.restate_problem", "probability": 0.8}])
+    result = judge(spec, mono(labels))
+    assert result.value is None  # na, not a fail for "no agent turns" nor a free pass
+    assert result.reason.startswith("speaker roles unknown")
+    assert result.reason.count("speaker roles unknown") == 1  # said once, not per part
+
+
+def test_conditions_about_everyone_are_still_judged_without_roles() -> None:
+    ctx = mono()
+    assert ctx.roles == "unknown"
+    assert judge({"any_phrase": ["不归我管"]}, ctx).value is False
+    assert judge({"within_first_s": 15, "any_phrase": ["您好"]}, ctx).value is True
+    assert judge({"metric": "max_silence_s", "gt": 10}, ctx).value is True
+
+
+def test_overtalk_is_unmeasured_on_one_channel() -> None:
+    ctx = mono()
+    result = judge({"metric": "overtalk_total", "ge": 1}, ctx)
+    assert result.value is None and "one channel" in result.reason
+    assert ctx.metrics.overtalk_count == {"agent": None, "customer": None}
+    assert ctx.metrics.talk_time_s == {"agent": None, "customer": None}
+
+
+def test_uncertain_roles_are_not_judged_either() -> None:
+    """The hook for a later role assigner: roles given over what the turns say."""
+    ctx = CallContext("C1", "zh", turns_from_document(CALL),
+                      measure(turns_from_document(CALL), "zh", 34.0, roles="uncertain"))
+    assert judge({"speaker": "agent", "any_phrase": ["您好"]}, ctx).value is None
+    assert judge({"metric": "overtalk_total", "ge": 0}, ctx).value is True  # two speakers
+
+
+def test_a_bots_line_is_not_the_agents() -> None:
+    chat = {"call_id": "chat", "language": "zh", "turns": [
+        {"speaker": "bot", "text": "您好，很高兴为您服务"},
+        {"speaker": "system", "text": "已为您转接人工客服"},
+        {"speaker": "customer", "text": "我的快递怎么还没到"},
+        {"speaker": "agent", "text": "我帮您查一下"}]}
+    turns = turns_from_document(chat)
+    labels = pd.DataFrame([{"idx": 0, "label": "agent.greeting", "probability": 0.99}])
+    ctx = CallContext("chat", "zh", turns, measure(turns, "zh"), labels)
+    assert ctx.roles == "known"
+    assert judge({"speaker": "agent", "any_phrase": ["您好"]}, ctx).value is False
+    assert judge({"label": "agent.greeting"}, ctx).value is False
+    assert judge({"any_phrase": ["您好"]}, ctx).value is True  # said by anyone: the bot

@@ -97,3 +97,17 @@ def test_chat_log_has_no_timed_metrics() -> None:
     assert m.max_silence_s is None and m.first_response_latency_s is None
     assert m.talk_ratio == {"agent": None, "customer": None}
     assert m.turns == 2
+
+
+def test_mono_call_has_no_per_role_or_overtalk_metrics() -> None:
+    doc = {"call_id": "mono", "language": "zh", "turns": [
+        {"speaker": "unknown", "start": 0.0, "end": 5.0, "text": "您好请问有什么可以帮您"},
+        {"speaker": "unknown", "start": 4.0, "end": 8.0, "text": "我的快递三天没更新了"},
+        {"speaker": "unknown", "start": 20.0, "end": 22.0, "text": "好的"}]}
+    m = measure(turns_from_document(doc), "zh")
+    assert m.roles == "unknown" and not m.two_sided
+    assert m.max_silence_s == 12.0 and m.duration_s == 22.0  # no role needed
+    flat = m.flat()
+    for name in ("agent.talk_time_s", "agent.overtalk_count", "customer.overtalk_s",
+                 "overtalk_total", "agent.speech_rate", "first_response_latency_s"):
+        assert flat[name] is None, name

@@ -275,3 +275,65 @@ def test_a_decision_is_one_transaction(app_store, monkeypatch) -> None:
         assert session.scalars(select(LabeledSample)).first() is None
         assert all(i.status == "scored" for i in session.scalars(
             select(Inspection).where(Inspection.call_id == T1_CALL)))
+
+
+def mono_record(settings, call_id: str, agent: str):
+    """zh-model-call as a mono recording gives it (every speaker unknown), for ``agent``."""
+    import json
+    from datetime import UTC, datetime
+
+    from review_fixtures import EXAMPLES
+
+    from pipeline.batch.run import inspect_call
+    from pipeline.batch.scorer import Scorer
+
+    document = json.loads((EXAMPLES / "calls" / "zh-model-call.json").read_text())
+    document["call_id"] = call_id
+    document["turns"] = [{**turn, "speaker": "unknown"} for turn in document["turns"]]
+    call = {"call_id": call_id, "audio_path": None, "transcript_path": "mono.json",
+            "layout": "mono", "language": "zh", "agent_id": agent, "team": "t1",
+            "queue": "complaints", "started_at": datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
+            "customer_id": "CM", "order_id": None, "customer_rating": None, "nps": None}
+    return inspect_call(Scorer(settings), call, document, {"asr": "test"})
+
+
+def test_mono_calls_are_counted_apart_not_ranked(app_store, tmp_path: Path) -> None:
+    from datetime import date
+
+    from sqlalchemy import true
+
+    from pipeline.reports import analytics
+
+    settings, store = app_store
+    with store.session() as session:
+        before = analytics.day_summary(session, true(), date(2026, 11, 20), "UTC")
+    record = mono_record(settings, "zh-mono-call", "M1")
+    assert "roles_unknown" in record.inspection["flags"]
+    store.write_call(record)
+    with store.session() as session:
+        data = analytics.day_summary(session, true(), date(2026, 11, 20), "UTC")
+    assert data.totals["calls"] == before.totals["calls"] + 1
+    assert data.totals["not_assessable"] == 1 and before.totals["not_assessable"] == 0
+    assert "M1" not in {r["agent_id"] for r in data.ranking}
+    assert data.ranking == before.ranking and data.top3 == before.top3
+    assert data.totals["mean_score"] == before.totals["mean_score"]
+    assert data.trend.equals(before.trend)
+    html = write_report(store, settings, date(2026, 11, 20), tmp_path).read_text()
+    assert "Not assessable" in html and "1 call(s) not assessable" in html
+    assert "<td>M1</td>" not in html
+
+
+def test_call_pages_show_speakers_without_a_role(app_store, client_for) -> None:
+    settings, store = app_store
+    store.write_call(mono_record(settings, "zh-mono-call", "A1"))
+    record = mono_record(settings, "zh-bot-chat", "A1")
+    record.turns.loc[0, "speaker"] = "bot"
+    record.turns.loc[1, "speaker"] = "system"
+    store.write_call(record)
+    admin = client_for("admin")
+    mono = admin.get("/calls/zh-mono-call")
+    assert mono.status_code == 200 and 'class="turn unknown"' in mono.text
+    assert "speaker roles unknown" in mono.text
+    chat = admin.get("/calls/zh-bot-chat")
+    assert chat.status_code == 200
+    assert 'class="turn bot"' in chat.text and '<span class="who">system</span>' in chat.text

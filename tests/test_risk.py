@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from pipeline.conversation import turns_from_document
@@ -65,3 +66,26 @@ def test_signals_combine_and_levels_cut() -> None:
     assert two.score == pytest.approx(1 - 0.55 * 0.55) and two.level == "high"
     strict = assess(said("我要打12315"), settings=RiskSettings(medium_at=0.5, high_at=0.9))
     assert strict.level == "low"
+
+
+THREATS = ("我要打12315投诉你们，还要找媒体曝光", "不给三倍赔偿我就起诉")
+
+
+def test_unknown_speakers_are_read_but_never_rated_high() -> None:
+    """Mono: the words may be the agent's, so the level stops at medium, each reason says so,
+    and the call's roles_unknown flag (scoring) sends it to a person."""
+    stereo = assess(said(*THREATS))
+    mono = assess(said(*THREATS, speaker="unknown"))
+    assert stereo.level == "high"
+    assert mono.level == "medium" and mono.score == stereo.score
+    threats = [r for r in mono.reasons if r.category != "roles_unknown"]
+    assert {r.category for r in threats} == {r.category for r in stereo.reasons}
+    assert all(e.why.startswith("speaker unknown") for r in threats for e in r.evidence)
+    assert mono.reasons[-1].category == "roles_unknown" and mono.reasons[-1].weight == 0
+
+
+def test_a_bots_words_are_not_the_customers() -> None:
+    turns = said(*THREATS, speaker="bot")
+    labels = pd.DataFrame([{"idx": 0, "label": "customer.threat_escalation",
+                            "probability": 0.99}])
+    assert assess(turns, labels=labels).reasons == ()

@@ -105,3 +105,52 @@ def test_labels_written_into_the_transcript_feed_label_conditions() -> None:
     card = score_document(document, rubric)
     three_step = card.items.set_index("item_id").loc["three-step-confirmation"]
     assert three_step["outcome"] == "fail"  # it applies (labelled complaint) and was not done
+
+
+def test_mono_call_is_not_assessed_but_flagged() -> None:
+    """All-unknown turns (mono): the agent's items are na with the reason, none fails."""
+    turns = (("unknown", "您好"), ("unknown", "我要投诉"), ("unknown", "抱歉，再见"))
+    card = score_document(call(*turns), RUBRIC)
+    items = card.items.set_index("item_id")
+    for item in ("greeting", "apology", "closing", "forbidden"):
+        assert items.at[item, "outcome"] == "na", item
+        assert "speaker roles unknown" in items.at[item, "note"], item
+    assert "fail" not in set(items["outcome"])
+    assert items.at["dead-air", "outcome"] == "pass"  # needs no role
+    assert "roles_unknown" in card.inspection["flags"]
+
+
+def test_mono_call_gets_no_free_overtalk_pass() -> None:
+    turns = (("unknown", "您好"), ("unknown", "我要投诉"), ("unknown", "抱歉"))
+    card = score_document(call(*turns), load("ecommerce-zh"))
+    items = card.items.set_index("item_id")
+    for item in ("no-overtalk", "greeting", "closing", "forbidden-phrases", "first-response"):
+        assert items.at[item, "outcome"] == "na", item
+    assert card.inspection["metrics"]["agent.overtalk_count"] is None
+
+
+def test_stereo_call_has_no_roles_flag() -> None:
+    card = score_document(call(("agent", "您好"), ("customer", "快递到了吗")), RUBRIC)
+    assert not any(flag.startswith("roles_") for flag in card.inspection["flags"])
+
+
+def test_a_bots_greeting_is_not_the_silent_agents() -> None:
+    chat = call(("bot", "您好，很高兴为您服务"), ("system", "已转人工"),
+                ("customer", "快递到了吗"), ("agent", "再见"), timed=False)
+    card = score_document(chat, RUBRIC)
+    assert outcomes(card)["greeting"] == "fail"
+    assert list(card.turns["speaker"])[:2] == ["bot", "system"]  # kept, just not the agent
+    assert "roles_unknown" not in card.inspection["flags"]
+
+
+def test_every_flag_is_a_reason_the_review_queue_can_filter_on() -> None:
+    from pipeline.conversation import turns_from_document
+    from pipeline.scoring import FLAG_REASONS, BatchChecks, score_turns
+
+    mono = call(("unknown", "我要投诉，打12315，找媒体曝光"), ("unknown", "再见"))
+    cards = [score_document(call(*BAD_CALL), RUBRIC), score_document(mono, load("ecommerce-zh")),
+             score_turns("c1", "zh", turns_from_document(call(*BAD_CALL)), RUBRIC,
+                         batch=BatchChecks(low_asr_confidence=1.0, calibration_share=1.0))]
+    flags = {flag.split(":")[0] for card in cards for flag in card.inspection["flags"]}
+    assert {"low_score", "roles_unknown", "calibration_sample"} <= flags
+    assert flags <= set(FLAG_REASONS)

@@ -52,7 +52,7 @@ def test_chat_log_without_times_is_valid() -> None:
 
 @pytest.mark.parametrize(("document", "message"), [
     ({"language": "zh", "turns": []}, "call_id"),
-    ({"call_id": "x", "language": "zh", "turns": [{"speaker": "bot", "text": "hi"}]}, "speaker"),
+    ({"call_id": "x", "language": "zh", "turns": [{"speaker": "robot", "text": "hi"}]}, "speaker"),
     ({"call_id": "x", "language": "zh",
       "turns": [{"speaker": "agent", "text": "hi", "start": 3.0, "end": 1.0}]}, "before start"),
     ({"call_id": "x", "language": "zh", "turns": [{"speaker": "agent"}]}, "text"),

@@ -3,6 +3,11 @@ agent ranking, risk counts and how far the AI agrees with people, for one day of
 
 Days are the service centre's (``schedules.timezone``, default this machine's zone). Where a
 call was reviewed, people's answers replace the AI's: the dashboard shows what was decided.
+
+A call whose agent the AI could not judge (speaker roles unknown: a mono recording, flagged
+``roles_unknown``) is *not assessable*: counted apart, and left out of the mean score, the
+trend, the problem areas and the ranking, where its ``na`` items and the few items judged
+without roles would say nothing about the agent. Once people have reviewed it, it counts.
 """
 
 from __future__ import annotations
@@ -14,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, String, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from pipeline.scoring import NOT_ASSESSABLE_FLAGS
 from pipeline.store import Call, Inspection, ItemResult, ReviewDecision, as_utc
 
 TREND_DAYS = 14
@@ -61,18 +67,23 @@ def day_summary(session: Session, scope: ColumnElement[bool], day: date | None,
     summary.trend = _trend(session, scope, day, zone)
     today = _inspections(session, scope, start, end)
     if not today.empty:
+        assessed = today[today["assessable"]]
+        mean = assessed["score"].mean()
         summary.totals = {
             "calls": len(today), "flagged": int(today["flagged"].sum()),
             "reviewed": int((today["status"] == "reviewed").sum()),
-            "mean_score": round(float(today["score"].mean()), 1),
+            "mean_score": None if pd.isna(mean) else round(float(mean), 1),
             "fatal": int(today["fatal"].sum()),
+            "not_assessable": int((~today["assessable"]).sum()),
         }
+        # Risk is still assessed on every call (capped at medium without roles: risk.assess).
         summary.risk = {level: int((today["risk_level"] == level).sum())
                         for level in ("low", "medium", "high")}
-        summary.ranking = _ranking(today)
-        day_items = _items(session, today["inspection_id"].tolist())
-        day_items = day_items.merge(today[["inspection_id", "team"]], on="inspection_id")
-        summary.heat, summary.heat_n, summary.top3 = _heat(day_items)
+        if not assessed.empty:
+            summary.ranking = _ranking(assessed)
+            day_items = _items(session, assessed["inspection_id"].tolist())
+            day_items = day_items.merge(assessed[["inspection_id", "team"]], on="inspection_id")
+            summary.heat, summary.heat_n, summary.top3 = _heat(day_items)
     first, _ = day_bounds(day - timedelta(days=AGREEMENT_DAYS - 1), zone)
     reviewed = session.scalars(select(Inspection.id).join(
         Call, Call.call_id == Inspection.call_id).where(
@@ -83,7 +94,7 @@ def day_summary(session: Session, scope: ColumnElement[bool], day: date | None,
 
 
 def _trend(session: Session, scope: ColumnElement[bool], day: date, zone: str) -> pd.DataFrame:
-    """Mean score and calls per centre day and team over ``TREND_DAYS``, added up in the
+    """Mean score and assessable calls per centre day and team over ``TREND_DAYS``, added up in the
     database (a month of a large centre is too many rows to fetch): each call falls in the
     day whose UTC bounds hold it, so days follow the zone's offsets, summer time included."""
     days = [day - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
@@ -95,12 +106,21 @@ def _trend(session: Session, scope: ColumnElement[bool], day: date, zone: str) -
         select(bucket, func.coalesce(Call.team, "(no team)"), func.avg(score), func.count())
         .join(Call, Call.call_id == Inspection.call_id)
         .where(Inspection.current.is_(True), Inspection.status != "failed", scope,
-               Call.started_at >= day_bounds(days[0], zone)[0], Call.started_at < ends[-1])
+               _assessable(), Call.started_at >= day_bounds(days[0], zone)[0],
+               Call.started_at < ends[-1])
         .group_by(bucket, func.coalesce(Call.team, "(no team)"))).all()
     frame = pd.DataFrame([(days[n], team, mean, calls) for n, team, mean, calls in rows
                           if mean is not None],
                          columns=["day", "team", "score", "calls"])
     return frame.sort_values(["day", "team"], ignore_index=True)
+
+
+def _assessable() -> ColumnElement[bool]:
+    """In SQL, as ``_inspections``' column: reviewed, or no not-assessable flag. Flags are a
+    JSON list, read as its text (the same on SQLite and PostgreSQL)."""
+    text = cast(Inspection.flags, String)
+    flagged = or_(*(text.like(f'%"{flag}"%') for flag in sorted(NOT_ASSESSABLE_FLAGS)))
+    return or_(Inspection.status == "reviewed", ~flagged)
 
 
 def _inspections(session: Session, scope: ColumnElement[bool], start: datetime, end: datetime
@@ -109,16 +129,18 @@ def _inspections(session: Session, scope: ColumnElement[bool], start: datetime, 
         select(Inspection.id, Call.call_id, Call.started_at, Call.team, Call.agent_id,
                Inspection.score, Inspection.human_score, Inspection.fatal,
                Inspection.risk_level, Inspection.human_risk_level, Inspection.flagged,
-               Inspection.status)
+               Inspection.status, Inspection.flags)
         .join(Call, Call.call_id == Inspection.call_id)
         .where(Inspection.current.is_(True), Inspection.status != "failed", scope,
                Call.started_at >= start, Call.started_at < end)).all()
     frame = pd.DataFrame(rows, columns=["inspection_id", "call_id", "started_at", "team",
                                         "agent_id", "ai_score", "human_score", "fatal",
-                                        "ai_risk", "human_risk", "flagged", "status"])
+                                        "ai_risk", "human_risk", "flagged", "status", "flags"])
     if frame.empty:
         return frame
     reviewed = frame["status"] == "reviewed"
+    frame["assessable"] = reviewed | ~frame["flags"].map(
+        lambda flags: bool(NOT_ASSESSABLE_FLAGS & set(flags or ())))
     frame["score"] = frame["ai_score"].where(~reviewed, frame["human_score"]).astype(float)
     frame["risk_level"] = frame["ai_risk"].where(~reviewed | frame["human_risk"].isna(),
                                                  frame["human_risk"])

@@ -11,7 +11,9 @@ function in a kind module: ``phrase``, ``regex``, ``metric``, ``label``, ``struc
 (``count``, ``sequence``, ``all``/``any``/``not``).
 
 Results are three-valued: True, False, or None when the call cannot be judged (a metric that
-needs timestamps on a chat log, a label before any classifier ran); ``None`` carries a reason.
+needs timestamps on a chat log, a label before any classifier ran, anything about the agent or
+the customer on a call whose speaker roles are unknown: ``Condition.evaluate`` checks that for
+every test); ``None`` carries a reason.
 ``all``/``any`` judge on what can be judged and are None only when nothing could be.
 """
 

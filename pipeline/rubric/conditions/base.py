@@ -13,10 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from pipeline.conversation import ROLES_UNKNOWN
 from pipeline.rubric.conditions.context import CallContext, Result
 from pipeline.rubric.conditions.scope import SCOPE_KEYS, Scope
 
 Evaluator = Callable[[Any, Scope, CallContext, "list[int] | None"], Result]
+RoleNeed = Callable[[Any], "str | None"]  # params → what about a role the test reads, if any
+
+
+def _no_role(params: Any) -> str | None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -25,17 +31,20 @@ class ConditionType:
     params: type[BaseModel]
     evaluate: Evaluator
     summary: str
+    needs_role: RoleNeed = _no_role
 
 
 CONDITIONS: dict[str, ConditionType] = {}
 
 
-def condition(key: str, params: type[BaseModel], summary: str
+def condition(key: str, params: type[BaseModel], summary: str, needs_role: RoleNeed = _no_role
               ) -> Callable[[Evaluator], Evaluator]:
+    """Register a test. ``needs_role`` says what in the test is about the agent or the
+    customer (a per-role metric, a role's label); the speaker scope is checked for every test."""
     def register(function: Evaluator) -> Evaluator:
         if key in CONDITIONS or key in SCOPE_KEYS:
             raise ValueError(f"condition key {key!r} is already taken")
-        CONDITIONS[key] = ConditionType(key, params, function, summary)
+        CONDITIONS[key] = ConditionType(key, params, function, summary, needs_role)
         return function
 
     return register
@@ -50,7 +59,16 @@ class Condition:
     params: BaseModel
 
     def evaluate(self, ctx: CallContext, within: list[int] | None = None) -> Result:
-        return CONDITIONS[self.key].evaluate(self.params, self.scope, ctx, within)
+        kind = CONDITIONS[self.key]
+        if ctx.roles != "known":
+            # The one place a role is asked for: a test about the agent or the customer on a
+            # call whose roles are not known cannot be judged (na), never failed for "no agent
+            # turns" nor passed for "no agent overtalk". Combinators ask again for each part.
+            needed = (f"{self.scope.speaker} turns" if self.scope.speaker != "any"
+                      else kind.needs_role(self.params))
+            if needed is not None:
+                return Result(None, reason=f"{ROLES_UNKNOWN} (needs {needed})")
+        return kind.evaluate(self.params, self.scope, ctx, within)
 
 
 class ConditionError(ValueError):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.conversation import ConversationMetrics
+from pipeline.conversation import ConversationMetrics, Roles
 from pipeline.phrases import Utterance
 
 
@@ -57,6 +57,11 @@ class CallContext:
     @property
     def timed(self) -> bool:
         return self.metrics.timed
+
+    @property
+    def roles(self) -> Roles:
+        """Whether the turns' agent and customer are known (decided once, by ``measure``)."""
+        return self.metrics.roles
 
     def utterance(self, idx: int) -> Utterance:
         if idx not in self._utterances:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from pipeline.conversation import METRICS, MetricSource
+from pipeline.conversation import METRICS, ROLES_UNKNOWN, MetricSource
 from pipeline.rubric.conditions.base import condition
 from pipeline.rubric.conditions.comparison import Comparison
 from pipeline.rubric.conditions.context import CallContext, Evidence, Result
@@ -32,12 +32,18 @@ def _evidence(source: MetricSource, ctx: CallContext) -> Evidence:
     return Evidence(None, source.start, source.end, "", source.why)
 
 
-@condition("metric", Metric, "a conversation metric compares to a bound")
+def _role_metric(p: Metric) -> str | None:
+    return f"metric {p.metric}" if METRICS[p.metric].needs_roles else None
+
+
+@condition("metric", Metric, "a conversation metric compares to a bound", _role_metric)
 def _metric(p: Metric, scope: Scope, ctx: CallContext, within: list[int] | None) -> Result:
     spec = METRICS[p.metric]
     value = spec.read(ctx.metrics)
     if value is None:
-        why = "no timestamps" if not ctx.timed else "no data for it in this call"
+        why = ("no timestamps" if not ctx.timed else
+               f"{ROLES_UNKNOWN}: one channel, no overlap can be heard"
+               if not ctx.metrics.two_sided else "no data for it in this call")
         return Result(None, reason=f"metric {p.metric} is unavailable ({why})")
     holds = p.holds(float(value))
     evidence = tuple(_evidence(source, ctx) for source in spec.locate(ctx.metrics, ctx.turns))

@@ -118,13 +118,19 @@ class Not(BaseModel):
         return parse_nested(value, info, "not")
 
 
+def _reasons(results: list[Result]) -> str:
+    """Why none of the parts could be judged, each reason once (three agent-scoped parts of a
+    mono call say "speaker roles unknown" once, not three times)."""
+    return "; ".join(dict.fromkeys(r.reason for r in results))
+
+
 @condition("all", All, "every part holds (parts that cannot be judged are skipped)")
 def _all(p: All, scope: Scope, ctx: CallContext, within: list[int] | None) -> Result:
     results = [part.evaluate(ctx, narrowed(scope, ctx, within)) for part in p.all]
     judged = [r for r in results if r.value is not None]
     evidence = tuple(e for r in judged for e in r.evidence)
     if not judged:
-        return Result(None, reason="; ".join(r.reason for r in results))
+        return Result(None, reason=_reasons(results))
     failed = [r for r in judged if not r.value]
     if failed:
         return Result(False, tuple(e for r in failed for e in r.evidence),
@@ -137,7 +143,7 @@ def _any(p: AnyOf, scope: Scope, ctx: CallContext, within: list[int] | None) -> 
     results = [part.evaluate(ctx, narrowed(scope, ctx, within)) for part in p.any]
     judged = [r for r in results if r.value is not None]
     if not judged:
-        return Result(None, reason="; ".join(r.reason for r in results))
+        return Result(None, reason=_reasons(results))
     passed = [r for r in judged if r.value]
     if passed:
         return Result(True, tuple(e for r in passed for e in r.evidence),
