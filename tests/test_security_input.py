@@ -60,10 +60,10 @@ def test_catastrophic_backtracking_pattern_finishes_on_a_long_turn() -> None:
     rubric = from_dict(regex_rubric("(a+)+$"))  # accepted: RE2 runs it in linear time
     document = {"call_id": "c", "language": "en",
                 "turns": [{"speaker": "agent", "text": "a" * 50_000 + "!"}]}
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the machine may be shared
     [judgement] = evaluate(rubric, context(document))
     assert judgement.outcome == "fail"
-    assert time.perf_counter() - started < 5  # Python's re: longer than the universe's age
+    assert time.process_time() - started < 5  # Python's re: longer than the universe's age
 
 
 @pytest.mark.parametrize("pattern", [r"(a)\1", r"foo(?=bar)", r"(?<!x)y", r"(?!no)"])
