@@ -1,10 +1,12 @@
 """Transcription: faster-whisper with Silero VAD, one pass per channel, cached on disk.
 
-A ``Transcriber`` loads its model once and transcribes many calls. Stereo calls are
-transcribed channel by channel so every segment belongs to one speaker. The language is forced
-per call or detected on the first seconds of speech, restricted to the configured languages.
-Mandarin output is converted to Simplified Chinese. Results are cached by (audio SHA-256,
-model weights, options), so a re-run does not transcribe again.
+A ``Transcriber`` resolves its model once and transcribes many calls; its decoder is reloaded
+(about a second) before each recording it decodes, so no call's words depend on the calls
+before it (``DECODE_SEED``). Stereo calls are transcribed channel by channel so every segment
+belongs to one speaker. The language is forced per call or detected on the first seconds of
+speech, restricted to the configured languages. Mandarin output is converted to Simplified
+Chinese. Results are cached by (audio SHA-256, model weights, compute type, options), so a
+re-run does not transcribe again.
 """
 
 from __future__ import annotations
@@ -34,7 +36,16 @@ from pipeline.text import to_simplified
 __all__ = ["TranscribeOptions", "Transcriber", "Transcription", "resolve_model"]
 
 # Bump when the meaning of cached results changes (post-processing, row format).
-_CACHE_VERSION = 4
+# 5: decoding is seeded (``DECODE_SEED``); entries from unseeded decoders are not reproducible.
+_CACHE_VERSION = 5
+
+# Whisper's temperature fallback (hard audio: noise, 8 kHz, a language outside the model's
+# strengths) re-decodes by *sampling*. CTranslate2 seeds its sampler once per decoder thread,
+# from the OS unless ``set_random_seed`` came first, and never reseeds it: the same recording
+# and options gave other words in every process, and in a nightly worker they depended on the
+# calls decoded before it. A fixed seed and fresh decoder threads for every recording make the
+# words a function of (audio, model, options) alone, whichever command runs.
+DECODE_SEED = 20_241_120
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,8 @@ class Transcription:
 class Transcriber:
     """Holds one loaded Whisper model; transcribe as many calls as you like with it."""
 
+    _sampled = False  # the loaded decoder has decoded: its sampler is used (see DECODE_SEED)
+
     def __init__(self, settings: Settings | None = None, model: str | None = None) -> None:
         self.settings = settings or get_settings()
         self.model_name = model or self.settings.asr.model
@@ -127,8 +140,10 @@ class Transcriber:
     @property
     def model(self) -> Any:
         if self._model is None:
+            import ctranslate2
             from faster_whisper import WhisperModel  # heavy import, only when needed
 
+            ctranslate2.set_random_seed(DECODE_SEED)  # before the new decoder threads sample
             threads = self.settings.asr.cpu_threads or os.cpu_count() or 1
             self._model = WhisperModel(
                 str(self.resolved.path),
@@ -166,7 +181,9 @@ class Transcriber:
         hit = self._cached(key)
         if hit is not None:
             return self._from_cache(call_id, recording.info, options, hit, started)
+        self._fresh_decoder()
         language, probability = self._choose_language(recording, options)
+        self._sampled = True
         rows: list[dict[str, Any]] = []
         if options.channels == "joint" and options.vad and not options.batched:
             rows = self._transcribe_joint(recording, language, options)
@@ -214,8 +231,17 @@ class Transcriber:
 
     # -- internals ------------------------------------------------------------------------
 
+    def _fresh_decoder(self) -> None:
+        """Drop a decoder that has decoded before: its sampler is part-way through its random
+        stream (reloading costs about a second; decoding a call, minutes)."""
+        if self._sampled:
+            self._model = self._batched = None
+            self._sampled = False
+
     def _key(self, sha256: str, options: TranscribeOptions) -> str:
-        return stable_key(_CACHE_VERSION, sha256, self.resolved.fingerprint, asdict(options))
+        # compute_type is the decoder's arithmetic, no TranscribeOptions field: it changes words
+        return stable_key(_CACHE_VERSION, sha256, self.resolved.fingerprint,
+                          self.settings.asr.compute_type, asdict(options))
 
     def _cached(self, key: str) -> _CacheEntry | None:
         """The cached result for ``key`` if its shape is right; a malformed entry (edited,

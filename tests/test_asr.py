@@ -130,7 +130,8 @@ def test_cache_skips_the_model_on_a_rerun(settings: Settings, transcriber: Trans
     assert second.language == first.language
     assert second.audio.sha256 == first.audio.sha256
     monkeypatch.undo()
-    monkeypatch.setattr(fresh._model, "transcribe", no_decoding)
+    # (a decoder that has decoded is reloaded before the next recording: DECODE_SEED)
+    monkeypatch.setattr(fresh, "_transcribe_channel", no_decoding)
     # Other options are another result: the cache must miss (and so reach the model).
     with pytest.raises(AssertionError, match="cached"):
         fresh.transcribe_file(DEMO_CALL, options=replace(TranscribeOptions(), beam_size=1))

@@ -20,7 +20,8 @@ from pipeline.scoring import (
 
 
 class Scorer:
-    """Transcribes when needed (model loaded once), picks the rubric, scores."""
+    """Transcribes when needed (the Whisper weights resolved once, a fresh seeded decoder per
+    recording), picks the rubric, classifies and scores."""
 
     def __init__(self, settings: Settings, rubric: str | None = None, model: str | None = None,
                  language: str | None = None, layout: str | None = None) -> None:
