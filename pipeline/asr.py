@@ -11,7 +11,6 @@ re-run does not transcribe again.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -426,8 +425,3 @@ def _segment_row(channel: audio_io.ChannelAudio, segment: Any, start: float, end
 def _segments_frame(call_id: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame([{"call_id": call_id, **row} for row in rows], columns=SEGMENT_COLUMNS)
     return SegmentSchema.validate(frame)
-
-
-def confidence(avg_logprob: float) -> float:
-    """Average token probability of a segment, 0-1."""
-    return round(math.exp(avg_logprob), 4)

@@ -19,8 +19,9 @@ from pydantic import (
     model_validator,
 )
 
-from pipeline.asr import Transcription, confidence
+from pipeline.asr import Transcription
 from pipeline.config import LimitsSettings
+from pipeline.conversation import turns_from_segments
 from pipeline.errors import InputLimitError, TranscriptError
 from pipeline.support.fsutil import read_bounded, write_json
 from pipeline.support.ids import call_id_problem
@@ -62,17 +63,22 @@ class TranscriptDoc(BaseModel):
 
 
 def from_transcription(result: Transcription) -> dict[str, Any]:
-    """The transcript JSON of one transcribed call, with where it came from."""
+    """The transcript JSON of one transcribed call, with where it came from.
+
+    ASR cuts at every breath; a turn is what a listener hears as one: a speaker's consecutive
+    segments across a short pause (``merge_gap_s``), nobody else speaking in between, are one
+    turn (``turns_from_segments``). Each speaker is one channel (``audio.LAYOUT_SPEAKERS``)."""
+    channel_of = dict(zip(result.segments["speaker"], result.segments["channel"], strict=True))
     turns = [
         {
             "speaker": row.speaker,
             "start": row.start,
             "end": row.end,
-            "text": row.text,
-            "channel": int(row.channel),
-            "confidence": confidence(row.avg_logprob),
+            "text": row.raw_text,
+            "channel": int(channel_of[row.speaker]),
+            "confidence": float(row.confidence),
         }
-        for row in result.segments.itertuples(index=False)
+        for row in turns_from_segments(result.segments).itertuples(index=False)
     ]
     options = result.options
     return {

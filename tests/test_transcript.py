@@ -39,6 +39,23 @@ def test_document_follows_the_contract(tmp_path: Path) -> None:
     assert transcript.load(path) == json.loads(path.read_text(encoding="utf-8"))
 
 
+def test_a_speakers_fragments_across_a_short_pause_are_one_turn() -> None:
+    """ASR cuts at breaths: three fragments of one agent sentence, a customer backchannel
+    after it, then a long pause: three turns, each on its speaker's channel."""
+    doc = transcript.from_transcription(result([
+        segment("agent", 0.0, 1.2, "您好", 0),
+        segment("agent", 1.5, 2.8, "请问有什么", 0),
+        segment("agent", 3.0, 4.0, "可以帮您", 0),
+        segment("customer", 4.4, 5.0, "我的快递", 1),
+        segment("agent", 8.0, 9.0, "好的", 0),
+    ]))
+    turns = [(t["speaker"], t["start"], t["end"], t["text"], t["channel"]) for t in doc["turns"]]
+    assert turns == [("agent", 0.0, 4.0, "您好 请问有什么 可以帮您", 0),
+                     ("customer", 4.4, 5.0, "我的快递", 1),
+                     ("agent", 8.0, 9.0, "好的", 0)]
+    assert transcript.validate(doc) is doc
+
+
 def test_no_speech_is_an_empty_transcript() -> None:
     assert transcript.from_transcription(result([]))["turns"] == []
 
