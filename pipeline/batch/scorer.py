@@ -1,5 +1,5 @@
 """Score calls from any source (recording or transcript JSON): one ``Scorer`` per run keeps
-the Whisper model, the classifier and the rubrics loaded across its calls."""
+its transcriber, the classifier and the rubrics across its calls."""
 
 from __future__ import annotations
 
