@@ -116,9 +116,9 @@ def _trend(session: Session, scope: ColumnElement[bool], day: date, zone: str) -
 
 
 def _assessable() -> ColumnElement[bool]:
-    """In SQL, as ``_inspections``' column: reviewed, or no not-assessable flag. Flags are a
-    JSON list, read as its text (the same on SQLite and PostgreSQL)."""
-    text = cast(Inspection.flags, String)
+    """Reviewed, or no not-assessable flag: the one test, in SQL, for the day's rows and the
+    trend alike. Flags are a JSON list, read as its text (the same on SQLite and PostgreSQL)."""
+    text = func.coalesce(cast(Inspection.flags, String), "[]")  # no flags: none of those
     flagged = or_(*(text.like(f'%"{flag}"%') for flag in sorted(NOT_ASSESSABLE_FLAGS)))
     return or_(Inspection.status == "reviewed", ~flagged)
 
@@ -129,18 +129,18 @@ def _inspections(session: Session, scope: ColumnElement[bool], start: datetime, 
         select(Inspection.id, Call.call_id, Call.started_at, Call.team, Call.agent_id,
                Inspection.score, Inspection.human_score, Inspection.fatal,
                Inspection.risk_level, Inspection.human_risk_level, Inspection.flagged,
-               Inspection.status, Inspection.flags)
+               Inspection.status, _assessable())
         .join(Call, Call.call_id == Inspection.call_id)
         .where(Inspection.current.is_(True), Inspection.status != "failed", scope,
                Call.started_at >= start, Call.started_at < end)).all()
     frame = pd.DataFrame(rows, columns=["inspection_id", "call_id", "started_at", "team",
                                         "agent_id", "ai_score", "human_score", "fatal",
-                                        "ai_risk", "human_risk", "flagged", "status", "flags"])
+                                        "ai_risk", "human_risk", "flagged", "status",
+                                        "assessable"])
     if frame.empty:
         return frame
     reviewed = frame["status"] == "reviewed"
-    frame["assessable"] = reviewed | ~frame["flags"].map(
-        lambda flags: bool(NOT_ASSESSABLE_FLAGS & set(flags or ())))
+    frame["assessable"] = frame["assessable"].astype(bool)
     frame["score"] = frame["ai_score"].where(~reviewed, frame["human_score"]).astype(float)
     frame["risk_level"] = frame["ai_risk"].where(~reviewed | frame["human_risk"].isna(),
                                                  frame["human_risk"])
