@@ -139,15 +139,18 @@ class BatchChecks:
 def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | None = None,
                    settings: ScoringSettings | None = None,
                    labels: pd.DataFrame | None = None,
-                   duration_s: float | None = None) -> Scorecard:
-    """Judge one transcript JSON against ``rubric``."""
-    turns = turns_from_document(document)
+                   duration_s: float | None = None,
+                   turns: DataFrame[TurnSchema] | None = None,
+                   batch: BatchChecks | None = None) -> Scorecard:
+    """Judge one transcript JSON against ``rubric``. ``turns``: the document's turns when the
+    caller has built them already (``turns_from_document``), so they are built once."""
+    turns = turns_from_document(document) if turns is None else turns
     language = str(document.get("language", rubric.language))
     duration = duration_s or (document.get("audio") or {}).get("duration_s")
     if labels is None:
         labels = labels_from_document(document)
     return score_turns(str(document["call_id"]), language, turns, rubric, facts, settings,
-                       labels, duration)
+                       labels, duration, batch)
 
 
 def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubric: Rubric,

@@ -10,13 +10,7 @@ from pipeline import transcript
 from pipeline.batch.manifest import CallJob
 from pipeline.config import Settings
 from pipeline.conversation import turns_from_document
-from pipeline.scoring import (
-    BatchChecks,
-    CallFacts,
-    Scorecard,
-    labels_from_document,
-    score_turns,
-)
+from pipeline.scoring import BatchChecks, CallFacts, Scorecard, score_document
 
 
 class Scorer:
@@ -88,11 +82,7 @@ class Scorer:
         if classifier is not None and len(turns):
             labels = classifier.label_frame(turns)
             versions = {**versions, "classifier": classifier.version}
-        if labels is None:
-            labels = labels_from_document(document)
         facts = CallFacts(job.customer_rating, job.nps, versions, history)
         rubric = self.rubric_for(str(document.get("language", "")))
-        language = str(document.get("language", rubric.language))
-        duration = (document.get("audio") or {}).get("duration_s")
-        return score_turns(str(document["call_id"]), language, turns, rubric, facts,
-                           self.settings.scoring, labels, duration, batch)
+        return score_document(document, rubric, facts, self.settings.scoring, labels,
+                              turns=turns, batch=batch)
