@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from pipeline.conversation import METRICS, ROLES_UNKNOWN, MetricSource
+from pipeline.conversation import METRICS, MetricSource, unmeasured_reason
 from pipeline.rubric.conditions.base import condition
 from pipeline.rubric.conditions.comparison import Comparison
 from pipeline.rubric.conditions.context import CallContext, Evidence, Result
@@ -41,9 +41,7 @@ def _metric(p: Metric, scope: Scope, ctx: CallContext, within: list[int] | None)
     spec = METRICS[p.metric]
     value = spec.read(ctx.metrics)
     if value is None:
-        why = ("no timestamps" if not ctx.timed else
-               f"{ROLES_UNKNOWN}: one channel, no overlap can be heard"
-               if not ctx.metrics.two_sided else "no data for it in this call")
+        why = unmeasured_reason(ctx.metrics, spec)
         return Result(None, reason=f"metric {p.metric} is unavailable ({why})")
     holds = p.holds(float(value))
     evidence = tuple(_evidence(source, ctx) for source in spec.locate(ctx.metrics, ctx.turns))
