@@ -63,3 +63,17 @@ class UnsafePathError(CallqaError):
     """A path (from a call id, a manifest row or a URL) would lead outside where it belongs."""
 
     reason = "unsafe_path"
+
+
+class DiarizationError(CallqaError):
+    """Speaker turns cannot be found on a mono recording. ``reason`` is a stable code:
+    ``unavailable`` (the diarize extra is not installed), ``bad_audio`` (samples are not
+    16 kHz mono float32 in [-1, 1]) or ``backend`` (the diarization model failed)."""
+
+    REASONS = ("unavailable", "bad_audio", "backend")
+
+    def __init__(self, reason: str, message: str) -> None:
+        if reason not in self.REASONS:
+            raise ValueError(f"unknown diarization error reason {reason!r}")
+        self.reason = reason
+        super().__init__(message)
