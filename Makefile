@@ -53,6 +53,9 @@ bench: install
 	$(BIN)/python bench/nightly.py
 	$(BIN)/python bench/review_app.py
 	$(BIN)/python bench/pii.py
+	$(BIN)/python bench/diarization.py --quick
+	$(BIN)/python bench/roles.py
+	$(BIN)/python bench/mono.py
 
 demo-audio: install
 	$(BIN)/python examples/make_demo_calls.py

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +27,7 @@ from pipeline.config import SUPPORTED_LANGUAGES, ChannelLayout, Language, Settin
 from pipeline.errors import ConfigError
 from pipeline.models.whisper import ResolvedModel, resolve_model
 from pipeline.schemas import SEGMENT_COLUMNS, SegmentSchema
+from pipeline.speakers import diarize
 from pipeline.speakers.interleave import assign_words, join_speech
 from pipeline.support import deadline
 from pipeline.support.cache import DiskCache, stable_key
@@ -35,8 +36,12 @@ from pipeline.text import to_simplified
 __all__ = ["TranscribeOptions", "Transcriber", "Transcription", "resolve_model"]
 
 # Bump when the meaning of cached results changes (post-processing, row format).
-# 5: decoding is seeded (``DECODE_SEED``); entries from unseeded decoders are not reproducible.
-_CACHE_VERSION = 5
+# 6: entries carry each channel's speech (VAD) and mono rows their diarized party.
+_CACHE_VERSION = 6
+
+# Where the audio carries speech, for silences and ASR gaps (not for decoding, whose VAD pads
+# generously so no syllable is clipped): tight edges, pauses of half a second split.
+SPEECH_VAD = {"min_silence_duration_ms": 500, "speech_pad_ms": 150}
 
 # Whisper's temperature fallback (hard audio: noise, 8 kHz, a language outside the model's
 # strengths) re-decodes by *sampling*. CTranslate2 seeds its sampler once per decoder thread,
@@ -121,6 +126,18 @@ class Transcription:
     segments: pd.DataFrame  # SegmentSchema rows
     elapsed_s: float
     cached: bool
+    # Each channel's speech by the VAD on the audio: [(start, end)] seconds, by channel number.
+    speech: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
+    diarization: DiarizationInfo | None = None  # mono recordings split into parties
+    diarization_cpu_s: float = 0.0  # of this run (0 when the result came from the cache)
+
+
+@dataclass(frozen=True)
+class DiarizationInfo:
+    """How a mono recording was split into parties (rows carry ``party``)."""
+
+    backend: str
+    parties: int
 
 
 class Transcriber:
@@ -180,6 +197,8 @@ class Transcriber:
         hit = self._cached(key)
         if hit is not None:
             return self._from_cache(call_id, recording.info, options, hit, started)
+        speech = {c.channel: speech_spans(c.samples) for c in recording.channels}
+        diarized = self._diarize(recording, speech)
         self._fresh_decoder()
         language, probability = self._choose_language(recording, options)
         self._sampled = True
@@ -188,19 +207,23 @@ class Transcriber:
             rows = self._transcribe_joint(recording, language, options)
         else:
             for channel in recording.channels:
-                rows.extend(self._transcribe_channel(channel, language, options))
+                rows.extend(self._transcribe_channel(channel, language, options, diarized))
         for row in rows:
             row["language"] = language
             if language == "zh":
                 row["text"] = to_simplified(row["text"])
         rows = [row for row in rows if row["text"]]
         rows.sort(key=lambda row: (row["start"], row["channel"]))
+        info = _diarization_info(diarized)
         self.cache.put(key, {"language": language, "language_probability": probability,
-                             "audio": asdict(recording.info), "segments": rows})
+                             "audio": asdict(recording.info), "segments": rows,
+                             "speech": {str(k): v for k, v in speech.items()},
+                             "diarization": asdict(info) if info else None})
         return Transcription(
             call_id, recording.info, recording.layout, language, probability, self.model_name,
             options, _segments_frame(call_id, rows), time.perf_counter() - started,
-            cached=False,
+            cached=False, speech=speech, diarization=info,
+            diarization_cpu_s=0.0 if diarized is None else diarized.cpu_s,
         )
 
     def detect_language(
@@ -238,9 +261,33 @@ class Transcriber:
             self._sampled = False
 
     def _key(self, sha256: str, options: TranscribeOptions) -> str:
-        # compute_type is the decoder's arithmetic, no TranscribeOptions field: it changes words
+        # compute_type is the decoder's arithmetic, no TranscribeOptions field: it changes
+        # words; the diarizer (mono only) decides which party each word goes to.
         return stable_key(_CACHE_VERSION, sha256, self.resolved.fingerprint,
-                          self.settings.asr.compute_type, asdict(options))
+                          self.settings.asr.compute_type, asdict(options),
+                          self._diarizer_version(options.layout))
+
+    def _diarizer_version(self, layout: str) -> str | None:
+        """The diarizer that splits this layout's recordings into parties, if any: mono
+        recordings only, as ``speakers.diarization`` says (auto: when the extra is installed)."""
+        mode = self.settings.speakers.diarization
+        if layout != "mono" or mode == "off":
+            return None
+        if mode == "auto" and not diarize.available():
+            return None
+        return self._diarizer().version
+
+    def _diarizer(self) -> diarize.Diarizer:
+        # "on" without the extra fails here, as a configuration error with the fix in it
+        return diarize.diarizer(self.settings.speakers, self.settings.cache_dir)
+
+    def _diarize(self, recording: audio_io.Recording,
+                 speech: dict[int, list[tuple[float, float]]]) -> diarize.Diarization | None:
+        if self._diarizer_version(recording.layout) is None:
+            return None
+        (channel,) = recording.channels
+        deadline.check("diarizing")
+        return self._diarizer().diarize(channel.samples, speech[channel.channel])
 
     def _cached(self, key: str) -> _CacheEntry | None:
         """The cached result for ``key`` if its shape is right; a malformed entry (edited,
@@ -261,6 +308,8 @@ class Transcriber:
             self.model_name, options,
             _segments_frame(call_id, [segment.model_dump() for segment in hit.segments]),
             time.perf_counter() - started, cached=True,
+            speech={int(k): [tuple(span) for span in v] for k, v in hit.speech.items()},
+            diarization=hit.diarization,
         )
 
     def _effective(self, options: TranscribeOptions | None) -> TranscribeOptions:
@@ -329,7 +378,8 @@ class Transcriber:
         return assign_words(list(_within_budget(segments)), stretches)
 
     def _transcribe_channel(
-        self, channel: audio_io.ChannelAudio, language: str, options: TranscribeOptions
+        self, channel: audio_io.ChannelAudio, language: str, options: TranscribeOptions,
+        diarized: diarize.Diarization | None = None,
     ) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             **self._decode_kwargs(language, options),
@@ -344,15 +394,17 @@ class Transcriber:
             segments, _ = self._batched.transcribe(
                 channel.samples, batch_size=options.batch_size, **kwargs
             )
-            return [_segment_row(channel, segment, segment.start, segment.end, segment.text)
+            return [_segment_row(channel, segment, segment.start, segment.end, segment.text,
+                                 _party(diarized, segment.start, segment.end))
                     for segment in _within_budget(segments)]
         # Word timestamps: segment times after VAD can be tens of seconds off; words are not.
         segments, _ = self.model.transcribe(channel.samples, word_timestamps=True, **kwargs)
         rows = []
         for segment in _within_budget(segments):
-            for words in _word_runs(segment.words or [], WORD_GAP_SPLIT_S):
+            for words in _word_runs(segment.words or [], WORD_GAP_SPLIT_S, diarized):
                 rows.append(_segment_row(channel, segment, words[0].start, words[-1].end,
-                                         "".join(word.word for word in words)))
+                                         "".join(word.word for word in words),
+                                         _party(diarized, words[0].start, words[0].end)))
         return rows
 
 
@@ -378,6 +430,7 @@ class _CachedSegment(BaseModel):
     avg_logprob: float = Field(le=0, allow_inf_nan=False)
     no_speech_prob: float = Field(ge=0, le=1)
     language: Language
+    party: str | None = Field(None, max_length=16)
 
     @model_validator(mode="after")
     def _ordered(self) -> _CachedSegment:
@@ -393,24 +446,51 @@ class _CacheEntry(BaseModel):
     language_probability: float | None = Field(ge=0, le=1)
     audio: audio_io.AudioInfo
     segments: list[_CachedSegment]
+    speech: dict[str, list[tuple[float, float]]]
+    diarization: DiarizationInfo | None = None
 
 
 # A pause this long between two words of one decoded segment starts a new row.
 WORD_GAP_SPLIT_S = 1.0
 
 
-def _word_runs(words: list[Any], max_gap_s: float) -> list[list[Any]]:
+def _word_runs(words: list[Any], max_gap_s: float,
+               diarized: diarize.Diarization | None = None) -> list[list[Any]]:
+    """Consecutive words without a pause over ``max_gap_s`` and, on a diarized recording,
+    of one party: a row never holds two speakers' words."""
     runs: list[list[Any]] = []
+    party = None
     for word in words:
-        if runs and word.start - runs[-1][-1].end <= max_gap_s:
+        word_party = _party(diarized, word.start, word.end)
+        if runs and word.start - runs[-1][-1].end <= max_gap_s and word_party == party:
             runs[-1].append(word)
         else:
             runs.append([word])
+        party = word_party
     return runs
 
 
+def _party(diarized: diarize.Diarization | None, start: float, end: float) -> str | None:
+    return None if diarized is None else diarized.party_at(float(start), float(end))
+
+
+def _diarization_info(diarized: diarize.Diarization | None) -> DiarizationInfo | None:
+    if diarized is None:
+        return None
+    return DiarizationInfo(diarized.backend, diarized.parties)
+
+
+def speech_spans(samples: np.ndarray) -> list[tuple[float, float]]:
+    """Where one channel carries speech, by Silero VAD on the audio (``SPEECH_VAD``)."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    rate = audio_io.SAMPLE_RATE
+    return [(round(stamp["start"] / rate, 3), round(stamp["end"] / rate, 3))
+            for stamp in get_speech_timestamps(samples, VadOptions(**SPEECH_VAD))]
+
+
 def _segment_row(channel: audio_io.ChannelAudio, segment: Any, start: float, end: float,
-                 text: str) -> dict[str, Any]:
+                 text: str, party: str | None = None) -> dict[str, Any]:
     return {
         "channel": channel.channel,
         "speaker": channel.speaker,
@@ -419,6 +499,7 @@ def _segment_row(channel: audio_io.ChannelAudio, segment: Any, start: float, end
         "text": text.strip(),
         "avg_logprob": min(0.0, float(segment.avg_logprob)),
         "no_speech_prob": float(segment.no_speech_prob),
+        "party": party,
     }
 
 

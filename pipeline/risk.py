@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.conversation import ROLES_UNKNOWN, Roles, roles_of
+from pipeline.conversation import ROLES, ROLES_UNKNOWN, Roles, roles_of
 from pipeline.rubric.conditions import Evidence
 
 # Turns that may be the customer's: an ``unknown`` one may be (mono), a bot's never is.
@@ -229,6 +229,11 @@ def assess(turns: pd.DataFrame, history: CustomerHistory | None = None,
     """
     settings = settings or RiskSettings()
     roles = roles or roles_of(turns)
+    if roles == "uncertain":
+        # Guessed roles may be the wrong way round: read every human turn as possibly the
+        # customer's, as when nobody knows who spoke.
+        turns = turns.assign(speaker=turns["speaker"].mask(turns["speaker"].isin(ROLES),
+                                                           "unknown"))
     reasons = rule_reasons(turns) + list(extra or [])
     reasons += model_reasons(turns, labels, {r.category for r in reasons})
     if history is not None and history.complaints > 0:

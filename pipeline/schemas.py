@@ -30,6 +30,8 @@ class SegmentSchema(pa.DataFrameModel):
     avg_logprob: Series[float] = pa.Field(le=0)
     no_speech_prob: Series[float] = pa.Field(ge=0, le=1)
     language: Series[str] = pa.Field(isin=SUPPORTED_LANGUAGES)
+    # A mono recording's diarized party ("S1", "S2"); none on stereo, where a channel is one.
+    party: Series[str] | None = pa.Field(nullable=True)
 
     @pa.dataframe_check
     def ends_after_start(cls, df: pd.DataFrame) -> Series[bool]:

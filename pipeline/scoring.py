@@ -36,9 +36,9 @@ from pipeline.schemas import ITEM_RESULT_COLUMNS, InspectionSchema, ItemResultSc
 # Every reason a call is flagged for review (a flag is ``reason`` or ``reason:detail``): the
 # review queue filters on these.
 FLAG_REASONS = ("fatal", "low_score", "high_risk", "low_asr_confidence", "calibration_sample",
-                "roles_unknown", "roles_uncertain")
+                "roles_unknown", "roles_uncertain", "channels_swapped", "asr_gap")
 # Flags of calls whose agent could not be judged: reports count them apart ("not assessable"),
-# out of agent rankings and problem areas. roles_uncertain is a later role assigner's.
+# out of agent rankings and problem areas.
 NOT_ASSESSABLE_FLAGS = frozenset({"roles_unknown", "roles_uncertain"})
 
 
@@ -53,6 +53,35 @@ class CallFacts:
 
 
 @dataclass(frozen=True)
+class RecordingFacts:
+    """What the recording says besides the words (a transcript's ``roles``, ``speech`` and
+    ``audio``): whether the roles are known, where the audio carries speech, one channel."""
+
+    roles: Roles | None = None  # None: as the turns say (``conversation.roles_of``)
+    role_source: str | None = None  # channels | diarization | none
+    role_confidence: float | None = None
+    role_evidence: tuple[str, ...] = ()
+    channels_swapped: bool = False
+    speech: tuple[tuple[float, float], ...] | None = None
+    single_stream: bool = False  # one channel: nobody's overlap can be heard
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> RecordingFacts:
+        roles = document.get("roles") or {}
+        audio = document.get("audio") or {}
+        speech = document.get("speech")
+        return cls(
+            roles=roles.get("status"),
+            role_source=roles.get("source"),
+            role_confidence=roles.get("confidence"),
+            role_evidence=tuple(str(e) for e in roles.get("evidence") or ()),
+            channels_swapped=bool(roles.get("swapped")),
+            speech=None if speech is None else tuple((float(s), float(e)) for s, e in speech),
+            single_stream=audio.get("channels") == 1 or audio.get("layout") == "mono",
+        )
+
+
+@dataclass(frozen=True)
 class Scorecard:
     inspection: dict[str, Any]  # one InspectionSchema row
     items: pd.DataFrame  # ItemResultSchema rows
@@ -61,6 +90,7 @@ class Scorecard:
     judgements: list[ItemJudgement]
     risk: RiskAssessment
     labels: pd.DataFrame | None = None  # (idx, label, probability) the items were judged with
+    recording: RecordingFacts = field(default_factory=RecordingFacts)
 
     def as_json(self) -> dict[str, Any]:
         """The scorecard as JSON-ready data (``callqa score --json``)."""
@@ -70,7 +100,10 @@ class Scorecard:
             "inspection": inspection,
             "items": self.items.to_dict(orient="records"),
             "metrics": {**metrics.flat(),
-                        "silences": [{"start": s.start, "end": s.end} for s in metrics.silences],
+                        "silences": [{"start": s.start, "end": s.end, "kind": s.kind,
+                                      "cue": s.cue, "cue_turn": s.cue_turn}
+                                     for s in metrics.silences],
+                        "asr_gaps": [{"start": g.start, "end": g.end} for g in metrics.asr_gaps],
                         "overtalks": [vars(o) for o in metrics.overtalks],
                         "speech_rate_unit": metrics.speech_rate_unit},
         }
@@ -150,17 +183,20 @@ def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | 
     if labels is None:
         labels = labels_from_document(document)
     return score_turns(str(document["call_id"]), language, turns, rubric, facts, settings,
-                       labels, duration, batch)
+                       labels, duration, batch, RecordingFacts.from_document(document))
 
 
 def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubric: Rubric,
                 facts: CallFacts | None = None, settings: ScoringSettings | None = None,
                 labels: pd.DataFrame | None = None, duration_s: float | None = None,
-                batch: BatchChecks | None = None) -> Scorecard:
+                batch: BatchChecks | None = None,
+                recording: RecordingFacts | None = None) -> Scorecard:
     """Judge one call's turns (built and validated once, by ``turns_from_document``)."""
     facts = facts or CallFacts()
     settings = settings or ScoringSettings()
-    metrics = measure(turns, language, duration_s)
+    recording = recording or RecordingFacts()
+    metrics = measure(turns, language, duration_s, roles=recording.roles,
+                      speech=recording.speech, single_stream=recording.single_stream)
     ctx = CallContext(call_id, language, turns, metrics, labels)
     judgements = evaluate(rubric, ctx)
     score, fatal = qa_score(judgements)
@@ -168,6 +204,7 @@ def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubri
     risk = assess(turns, facts.history, labels=labels, roles=metrics.roles)
     flags = review_flags(call_id, judgements, score, fatal, risk, turns, settings, batch,
                          roles=metrics.roles)
+    flags += recording_flags(metrics, recording, settings)
     inspection = {
         "call_id": ctx.call_id,
         "rubric_id": rubric.id,
@@ -183,15 +220,20 @@ def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubri
         "risk_reasons": [reason.as_dict() for reason in risk.reasons],
         "flags": flags,
         "uncertainty": uncertainty(labels),
-        "metrics": {k: v for k, v in metrics.flat().items()
-                    if v is None or isinstance(v, int | float | str)},
+        "metrics": {**{k: v for k, v in metrics.flat().items()
+                       if v is None or isinstance(v, int | float | str)},
+                    "roles": metrics.roles,
+                    "role_confidence": recording.role_confidence,
+                    # where speech got no words: shown on the call page, to listen to
+                    "asr_gaps": [[g.start, g.end] for g in
+                                 sorted(metrics.asr_gaps, key=lambda g: -g.duration)[:10]]},
         "status": "scored",
         "failure_reason": None,
         "created_at": pd.Timestamp(datetime.now(UTC)),
     }
     InspectionSchema.validate(pd.DataFrame([inspection]))
     items = item_rows(ctx.call_id, rubric, judgements)
-    return Scorecard(inspection, items, turns, metrics, judgements, risk, labels)
+    return Scorecard(inspection, items, turns, metrics, judgements, risk, labels, recording)
 
 
 def review_flags(call_id: str, judgements: list[ItemJudgement], score: float, fatal: bool,
@@ -214,6 +256,17 @@ def review_flags(call_id: str, judgements: list[ItemJudgement], score: float, fa
         flags.append(f"low_asr_confidence:{confidence:.2f}")
     if in_calibration_sample(call_id, batch.calibration_share):
         flags.append("calibration_sample")
+    return flags
+
+
+def recording_flags(metrics: ConversationMetrics, recording: RecordingFacts,
+                    settings: ScoringSettings) -> list[str]:
+    """What the recording itself asks a person to check: channels found swapped (the
+    roles were corrected, a person should fix the line's layout) and speech without words."""
+    flags = ["channels_swapped"] if recording.channels_swapped else []
+    gap = metrics.flat().get("max_asr_gap_s")
+    if isinstance(gap, int | float) and gap >= settings.asr_gap_review_s:
+        flags.append(f"asr_gap:{gap:.0f}s")
     return flags
 
 

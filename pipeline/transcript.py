@@ -2,6 +2,9 @@
 
 ``{"call_id": ..., "language": ..., "turns": [{"speaker", "start", "end", "text"}, ...]}``,
 turns ordered by start time across both channels; start/end are optional (chat logs).
+A transcribed call also says how its speakers were decided (``roles``: source, status
+known / uncertain / unknown, confidence, evidence) and where its audio carries speech
+(``speech``: [start, end] spans by VAD over all channels), which silences are measured against.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from pydantic import (
 )
 
 from pipeline.asr import Transcription
-from pipeline.config import LimitsSettings
+from pipeline.config import LimitsSettings, SpeakerSettings
 from pipeline.conversation import turns_from_segments
 from pipeline.errors import InputLimitError, TranscriptError
+from pipeline.speakers.attribution import attribute
 from pipeline.support.fsutil import read_bounded, write_json
 from pipeline.support.ids import call_id_problem
 
@@ -46,12 +50,26 @@ class TurnDoc(BaseModel):
         return self
 
 
+class RolesDoc(BaseModel):
+    """How the turns' speakers were decided (``speakers.attribution.RolesInfo``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: Literal["channels", "diarization", "none", "declared"]
+    status: Literal["known", "uncertain", "unknown"]
+    confidence: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    swapped: bool = False
+
+
 class TranscriptDoc(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     call_id: str
     language: str = Field(min_length=2, max_length=64)
     turns: list[TurnDoc]
+    roles: RolesDoc | None = None
+    # Where the audio carries speech (VAD, any channel): silences are measured against it.
+    speech: list[tuple[float, float]] | None = None
 
     @field_validator("call_id")
     @classmethod
@@ -62,13 +80,17 @@ class TranscriptDoc(BaseModel):
         return value
 
 
-def from_transcription(result: Transcription) -> dict[str, Any]:
+def from_transcription(result: Transcription,
+                       speakers: SpeakerSettings | None = None) -> dict[str, Any]:
     """The transcript JSON of one transcribed call, with where it came from.
 
-    ASR cuts at every breath; a turn is what a listener hears as one: a speaker's consecutive
-    segments across a short pause (``merge_gap_s``), nobody else speaking in between, are one
-    turn (``turns_from_segments``). Each speaker is one channel (``audio.LAYOUT_SPEAKERS``)."""
-    channel_of = dict(zip(result.segments["speaker"], result.segments["channel"], strict=True))
+    Each row first gets its role (``attribution``: the channel's, checked against the words,
+    or the diarized party's). ASR cuts at every breath; a turn is what a listener hears as
+    one: a speaker's consecutive segments across a short pause (``merge_gap_s``), nobody else
+    speaking in between, are one turn (``turns_from_segments``)."""
+    segments, roles = attribute(result.segments, result.layout, result.language,
+                                speakers or SpeakerSettings())
+    channel_of = dict(zip(segments["speaker"], segments["channel"], strict=True))
     turns = [
         {
             "speaker": row.speaker,
@@ -78,13 +100,16 @@ def from_transcription(result: Transcription) -> dict[str, Any]:
             "channel": int(channel_of[row.speaker]),
             "confidence": float(row.confidence),
         }
-        for row in turns_from_segments(result.segments).itertuples(index=False)
+        for row in turns_from_segments(segments).itertuples(index=False)
     ]
     options = result.options
     return {
         "call_id": result.call_id,
         "language": result.language,
         "turns": turns,
+        "roles": roles.as_dict(),
+        "speech": ([list(span) for span in _union(result.speech.values())]
+                   if result.speech else None),
         "audio": {
             "path": result.audio.path,
             "sha256": result.audio.sha256,
@@ -102,8 +127,22 @@ def from_transcription(result: Transcription) -> dict[str, Any]:
             "channels": options.channels,
             "hotwords": options.hotwords,
             "initial_prompt": options.initial_prompt,
+            "diarization": (None if result.diarization is None
+                            else vars(result.diarization).copy()),
         },
     }
+
+
+def _union(channels: Any) -> list[tuple[float, float]]:
+    """The channels' speech spans as one sorted list of disjoint spans."""
+    spans = sorted(span for channel in channels for span in channel)
+    merged: list[tuple[float, float]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def validate(document: Any, source: str = "transcript") -> dict[str, Any]:

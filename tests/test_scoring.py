@@ -154,3 +154,24 @@ def test_every_flag_is_a_reason_the_review_queue_can_filter_on() -> None:
     flags = {flag.split(":")[0] for card in cards for flag in card.inspection["flags"]}
     assert {"low_score", "roles_unknown", "calibration_sample"} <= flags
     assert flags <= set(FLAG_REASONS)
+
+
+def test_speech_the_asr_wrote_nothing_for_flags_the_call_and_is_no_silence() -> None:
+    """A 45 s stretch of speech with no words (the ASR dropped it) is an asr_gap, shown
+    where it is, and not the call's dead air."""
+    from pipeline.rubric import load
+    from pipeline.scoring import score_document
+
+    document = {
+        "call_id": "GAP", "language": "zh",
+        "turns": [{"speaker": "agent", "start": 0.0, "end": 3.0, "text": "您好，请问有什么可以帮"},
+                  {"speaker": "customer", "start": 3.5, "end": 6.0, "text": "我的快递没到"},
+                  {"speaker": "agent", "start": 52.0, "end": 55.0, "text": "好的，感谢来电，再见"}],
+        "speech": [[0.0, 6.0], [6.5, 51.5], [52.0, 55.0]],
+        "audio": {"channels": 2, "layout": "stereo_agent_left", "duration_s": 55.0},
+    }
+    card = score_document(document, load("ecommerce-zh"))
+    assert "asr_gap:45s" in card.inspection["flags"]
+    assert card.inspection["metrics"]["asr_gaps"] == [[6.5, 51.5]]
+    assert card.inspection["metrics"]["max_dead_air_s"] < 1
+    assert card.items.set_index("item_id").loc["dead-air"].outcome == "pass"

@@ -311,7 +311,7 @@ def fake_transcriber(settings, monkeypatch: pytest.MonkeyPatch) -> Transcriber:
     fake._model = fake._batched = None
     fake.decoded = []  # type: ignore[attr-defined]
 
-    def decode(channel, language: str, options: TranscribeOptions) -> list[dict]:
+    def decode(channel, language: str, options: TranscribeOptions, diarized=None) -> list[dict]:
         fake.decoded.append(channel.channel)  # type: ignore[attr-defined]
         return [{"channel": channel.channel, "speaker": channel.speaker, "start": 0.1,
                  "end": 1.0, "text": "hello", "avg_logprob": -0.1, "no_speech_prob": 0.01}]

@@ -54,7 +54,7 @@ class Scorer:
         )
         result = self._transcriber.transcribe_file(job.source, job.call_id, options)
         versions = {"asr": self._transcriber.resolved.fingerprint[:24]}
-        return transcript.from_transcription(result), versions
+        return transcript.from_transcription(result, self.settings.speakers), versions
 
     def classifier(self) -> Any:
         """The champion utterance classifier, loaded once; None when there is none."""

@@ -65,7 +65,7 @@ def transcribe(
 
     def work(job: CallJob) -> None:
         result = transcriber.transcribe_file(job.source, job.call_id, options[job.call_id])
-        document = from_transcription(result)
+        document = from_transcription(result, settings.speakers)
         if json_out:
             _emit(document, job.call_id, json_out, single=len(jobs) == 1)
         if not quiet:

@@ -15,6 +15,18 @@ def _time(value: float | None) -> str:
     return "" if value is None else format_time(value)
 
 
+def _print_speakers(console: Console, card: Scorecard) -> None:
+    """Whose words are whose, when the layout alone does not say (mono, checked stereo)."""
+    facts = card.recording
+    if facts.roles is None or (facts.roles == "known" and not facts.channels_swapped
+                               and facts.role_source != "diarization"):
+        return
+    sure = "" if facts.role_confidence is None else f", confidence {facts.role_confidence:.2f}"
+    console.print(f"  speaker roles: {facts.roles} ({shown(facts.role_source or '')}{sure})")
+    for line in facts.role_evidence[:3]:
+        console.print(f"    · {shown(line)}")
+
+
 def print_scorecard(console: Console, card: Scorecard) -> None:
     """The scorecard as text; everything that comes from the call or the rubric is escaped."""
     inspection = card.inspection
@@ -29,6 +41,7 @@ def print_scorecard(console: Console, card: Scorecard) -> None:
     )
     if inspection["flags"]:
         console.print(f"  flags: [yellow]{shown(', '.join(inspection['flags']))}[/]")
+    _print_speakers(console, card)
     risk_colour = {"low": "green", "medium": "yellow", "high": "red"}[inspection["risk_level"]]
     console.print(f"  malicious-complaint risk: [{risk_colour}]{inspection['risk_level']}[/] "
                   f"({inspection['risk_score']:.2f})")

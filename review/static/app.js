@@ -19,6 +19,11 @@
     });
   });
 
+  // Speech the ASR wrote no words for: listen to it.
+  document.querySelectorAll("button.seek[data-start]").forEach(function (button) {
+    button.addEventListener("click", function () { playFrom(button); });
+  });
+
   document.querySelectorAll("button.evidence").forEach(function (button) {
     button.addEventListener("click", function () {
       const wanted = button.dataset.turns.split(",");

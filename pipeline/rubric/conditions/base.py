@@ -67,7 +67,8 @@ class Condition:
             needed = (f"{self.scope.speaker} turns" if self.scope.speaker != "any"
                       else kind.needs_role(self.params))
             if needed is not None:
-                return Result(None, reason=f"{ROLES_UNKNOWN} (needs {needed})")
+                unsure = ROLES_UNKNOWN if ctx.roles == "unknown" else "speaker roles uncertain"
+                return Result(None, reason=f"{unsure} (needs {needed})")
         return kind.evaluate(self.params, self.scope, ctx, within)
 
 
