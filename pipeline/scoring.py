@@ -6,7 +6,9 @@ roles not known (``roles_unknown``: the agent's items are ``na``, the call is no
 in the nightly batch (``BatchChecks``), low ASR confidence and the calibration sample.
 
 QA score: points earned over points available on the items that apply (``na`` items are out
-of the denominator), 0-100. A fatal failure sets the score to 0 and flags the call.
+of the denominator), 0-100. A fatal failure sets the score to 0 and flags the call. A call
+whose speaker roles are not known has no QA score (None): what is left after the agent's items
+are ``na`` (dead air, say) is not the agent's score, and a 100 there would be a free pass.
 
 Composite: the users' scorecard, customer rating 40 % + QA 30 % + NPS 30 % by default, each on
 0-100 (rating 1-5 → 0-100, NPS 0-10 → 0-100). A missing rating or NPS is left out and the
@@ -200,9 +202,10 @@ def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubri
     ctx = CallContext(call_id, language, turns, metrics, labels)
     judgements = evaluate(rubric, ctx)
     score, fatal = qa_score(judgements)
-    value, basis = composite(score, facts.customer_rating, facts.nps, settings)
+    qa = None if metrics.roles != "known" and not fatal else score  # not assessable
+    value, basis = composite(qa, facts.customer_rating, facts.nps, settings)
     risk = assess(turns, facts.history, labels=labels, roles=metrics.roles)
-    flags = review_flags(call_id, judgements, score, fatal, risk, turns, settings, batch,
+    flags = review_flags(call_id, judgements, qa, fatal, risk, turns, settings, batch,
                          roles=metrics.roles)
     flags += recording_flags(metrics, recording, settings)
     inspection = {
@@ -211,7 +214,7 @@ def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubri
         "rubric_version": rubric.version,
         "rubric_hash": rubric.content_hash,
         "model_versions": dict(facts.model_versions),
-        "score": score,
+        "score": qa,
         "fatal": fatal,
         "composite": value,
         "composite_basis": basis,
@@ -236,12 +239,12 @@ def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubri
     return Scorecard(inspection, items, turns, metrics, judgements, risk, labels, recording)
 
 
-def review_flags(call_id: str, judgements: list[ItemJudgement], score: float, fatal: bool,
-                 risk: RiskAssessment, turns: pd.DataFrame, settings: ScoringSettings,
+def review_flags(call_id: str, judgements: list[ItemJudgement], score: float | None,
+                 fatal: bool, risk: RiskAssessment, turns: pd.DataFrame, settings: ScoringSettings,
                  batch: BatchChecks | None, roles: Roles = "known") -> list[str]:
     """Why a person should look at this call; empty when nobody needs to."""
     flags = [f"fatal:{j.item.id}" for j in judgements if j.fatal]
-    if not fatal and score < settings.review_below:
+    if not fatal and score is not None and score < settings.review_below:
         flags.append(f"low_score:{score:g}<{settings.review_below:g}")
     if risk.level == "high":
         flags.append(f"high_risk:{risk.score:g}")

@@ -334,6 +334,18 @@ def test_call_pages_show_speakers_without_a_role(app_store, client_for) -> None:
     mono = admin.get("/calls/zh-mono-call")
     assert mono.status_code == 200 and 'class="turn unknown"' in mono.text
     assert "speaker roles unknown" in mono.text
+    assert 'id="roles-note"' in mono.text  # why its agent items are n/a and it has no score
+    assert '<dd id="qa-score" class="big">–</dd>' in mono.text
+
     chat = admin.get("/calls/zh-bot-chat")
     assert chat.status_code == 200
     assert 'class="turn bot"' in chat.text and '<span class="who">system</span>' in chat.text
+
+
+def test_speech_without_words_is_listed_on_the_call_page(app_store, client_for) -> None:
+    settings, store = app_store
+    record = mono_record(settings, "zh-gap-call", "A1")
+    record.inspection["metrics"] = {**record.inspection["metrics"], "asr_gaps": [[12.5, 57.0]]}
+    store.write_call(record)
+    page = client_for("admin").get("/calls/zh-gap-call")
+    assert 'id="asr-gaps"' in page.text and 'data-start="12.5"' in page.text

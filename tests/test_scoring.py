@@ -118,6 +118,9 @@ def test_mono_call_is_not_assessed_but_flagged() -> None:
     assert "fail" not in set(items["outcome"])
     assert items.at["dead-air", "outcome"] == "pass"  # needs no role
     assert "roles_unknown" in card.inspection["flags"]
+    # What is left (dead air) is not the agent's score: none, not a free 100.
+    assert card.inspection["score"] is None and card.inspection["composite"] is None
+    assert not any(flag.startswith("low_score") for flag in card.inspection["flags"])
 
 
 def test_mono_call_gets_no_free_overtalk_pass() -> None:

@@ -31,7 +31,9 @@ def print_scorecard(console: Console, card: Scorecard) -> None:
     """The scorecard as text; everything that comes from the call or the rubric is escaped."""
     inspection = card.inspection
     score = inspection["score"]
-    verdict = "[red]FATAL[/]" if inspection["fatal"] else f"[bold]{score:g}[/]/100"
+    verdict = ("[red]FATAL[/]" if inspection["fatal"] else
+               "[yellow]not assessable[/] (speaker roles not known)" if score is None else
+               f"[bold]{score:g}[/]/100")
     composite = inspection["composite"]
     console.print(
         f"\n[bold]{shown(inspection['call_id'])}[/]  QA {verdict} · composite "
