@@ -286,10 +286,11 @@ def _clean(speech: Sequence[tuple[float, float]], duration: float) -> list[tuple
 
 def _split_at_pauses(audio: np.ndarray,
                      regions: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Cut the ASR's speech spans at short pauses. Its VAD pads 400 ms and bridges pauses
-    under 1 s, so one span often holds several turns; windows that straddle a turn change
-    mislabel words (measured: 93 % words right instead of 98-100 %). 10 ms frame energy
-    below the span's loud level - PAUSE_DB for at least PAUSE_S is a pause."""
+    """Cut the given speech spans at short pauses. A VAD pads its spans and bridges short
+    pauses, so one span often holds several turns (the decoder's VAD, 400 ms padding and 1 s
+    bridges, measured 93 % words right instead of 98-100 %); windows that straddle a turn
+    change mislabel words. 10 ms frame energy below the span's loud level - PAUSE_DB for at
+    least PAUSE_S is a pause."""
     hop = SAMPLE_RATE // 100
     n = len(audio) // hop
     if n == 0:
