@@ -141,3 +141,15 @@ def test_a_demo_call_mixed_to_mono_gets_its_agent_back(tmp_path: Path) -> None:
     assert document["turns"][0]["speaker"] == "agent"
     card = score_document(document, load("ecommerce-en"))
     assert card.items.set_index("item_id").loc["greeting"].outcome == "pass"
+
+
+def test_the_transcript_printout_says_how_roles_were_found() -> None:
+    from pipeline.cli.scorecard import roles_line
+
+    assert roles_line({"source": "channels", "status": "known"}) is None
+    assert roles_line({"source": "diarization", "status": "known", "confidence": 0.97}) == (
+        "speaker roles: known (diarization, confidence 0.97)")
+    assert "channels swapped" in roles_line({"source": "channels", "status": "known",
+                                             "swapped": True, "confidence": 0.99})
+    assert roles_line({"source": "none", "status": "unknown"}) == (
+        "speaker roles: unknown (none)")

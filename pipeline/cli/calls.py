@@ -202,6 +202,11 @@ def _print_transcript(console: Console, document: dict[str, Any], elapsed: float
         f"{audio['layout']} · language {shown(document['language'])}{detected} · model "
         f"{shown(document['asr']['model'])} · {source}"
     )
+    from pipeline.cli.scorecard import roles_line
+
+    roles = roles_line(document.get("roles") or {})
+    if roles:
+        console.print(f"  {shown(roles)}")
     if not document["turns"]:
         console.print("  [dim](no speech recognised)[/]")
     for turn in document["turns"]:

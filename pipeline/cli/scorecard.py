@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -15,16 +17,26 @@ def _time(value: float | None) -> str:
     return "" if value is None else format_time(value)
 
 
+def roles_line(roles: dict[str, Any]) -> str | None:
+    """How the speakers were told apart, when the channel layout alone did not say it."""
+    plain = (roles.get("status", "known") == "known" and not roles.get("swapped")
+             and roles.get("source") != "diarization")
+    if plain:
+        return None
+    sure = "" if roles.get("confidence") is None else f", confidence {roles['confidence']:.2f}"
+    swapped = ", channels swapped" if roles.get("swapped") else ""
+    return f"speaker roles: {roles.get('status')} ({roles.get('source')}{sure}{swapped})"
+
+
 def _print_speakers(console: Console, card: Scorecard) -> None:
-    """Whose words are whose, when the layout alone does not say (mono, checked stereo)."""
     facts = card.recording
-    if facts.roles is None or (facts.roles == "known" and not facts.channels_swapped
-                               and facts.role_source != "diarization"):
+    line = roles_line({"status": facts.roles or "known", "source": facts.role_source,
+                       "confidence": facts.role_confidence, "swapped": facts.channels_swapped})
+    if line is None:
         return
-    sure = "" if facts.role_confidence is None else f", confidence {facts.role_confidence:.2f}"
-    console.print(f"  speaker roles: {facts.roles} ({shown(facts.role_source or '')}{sure})")
-    for line in facts.role_evidence[:3]:
-        console.print(f"    · {shown(line)}")
+    console.print(f"  {shown(line)}")
+    for reason in facts.role_evidence[:3]:
+        console.print(f"    · {shown(reason)}")
 
 
 def print_scorecard(console: Console, card: Scorecard) -> None:
