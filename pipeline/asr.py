@@ -3,7 +3,9 @@
 A ``Transcriber`` resolves its model once and transcribes many calls; its decoder is reloaded
 (about a second) before each recording it decodes, so no call's words depend on the calls
 before it (``DECODE_SEED``). Stereo calls are transcribed channel by channel so every segment
-belongs to one speaker. The language is forced per call or detected on the first seconds of
+belongs to one speaker; a mono recording is diarized into parties (``speakers.diarize``) and
+each row holds one party's words. Each channel's speech spans (VAD on the audio) come along,
+for silences and ASR gaps. The language is forced per call or detected on the first seconds of
 speech, restricted to the configured languages. Mandarin output is converted to Simplified
 Chinese. Results are cached by (audio SHA-256, model weights, compute type, options), so a
 re-run does not transcribe again.
@@ -203,7 +205,8 @@ class Transcriber:
         language, probability = self._choose_language(recording, options)
         self._sampled = True
         rows: list[dict[str, Any]] = []
-        if options.channels == "joint" and options.vad and not options.batched:
+        joint = options.channels == "joint" and len(recording.channels) > 1
+        if joint and options.vad and not options.batched:
             rows = self._transcribe_joint(recording, language, options)
         else:
             for channel in recording.channels:
@@ -278,7 +281,8 @@ class Transcriber:
         return self._diarizer().version
 
     def _diarizer(self) -> diarize.Diarizer:
-        # "on" without the extra fails here, as a configuration error with the fix in it
+        # loads nothing yet: "on" without the extra fails at the first mono recording, with
+        # a DiarizationError (reason unavailable) that names the fix
         return diarize.diarizer(self.settings.speakers, self.settings.cache_dir)
 
     def _diarize(self, recording: audio_io.Recording,

@@ -479,7 +479,8 @@ def measure(turns: pd.DataFrame, language: str, duration_s: float | None = None,
     rate_unit = "chars_per_min" if language == "zh" else "words_per_min"
     if not timed:
         return _untimed(len(turns), duration_s, rate_unit, roles, single_stream)
-    spans = None if speech is None else _merged([(float(a), float(b)) for a, b in speech if b > a])
+    spans = (None if speech is None
+             else merged_spans([(float(a), float(b)) for a, b in speech if b > a]))
     duration = duration_s if duration_s is not None else max(
         [float(turns["end"].max())] + [end for _, end in spans or []])
     spans = None if spans is None else _clipped(spans, duration)
@@ -597,7 +598,7 @@ def _asr_gaps(speech: list[Span], heard: list[Span],
     """VAD speech outside every turn (widened by the slop), joined across pauses too short
     to be silences when no turn lies between, kept when at least ``asr_gap_min_s``."""
     slop = settings.asr_gap_slop_s
-    covered = _merged([(start - slop, end + slop) for start, end in heard])
+    covered = merged_spans([(start - slop, end + slop) for start, end in heard])
     joined: list[Span] = []
     for start, end in _subtract(speech, covered):
         if joined and start - joined[-1][1] < settings.silence_threshold_s \
@@ -614,7 +615,8 @@ def _intervals(turns: pd.DataFrame, role: str | None) -> list[Span]:
     return sorted(zip(chosen["start"], chosen["end"], strict=True))
 
 
-def _merged(intervals: list[Span]) -> list[Span]:
+def merged_spans(intervals: list[Span]) -> list[Span]:
+    """Sorted, overlapping spans joined: where any of them covers."""
     out: list[Span] = []
     for start, end in sorted(intervals):
         if out and start <= out[-1][1]:
@@ -651,13 +653,13 @@ def _overlaps(intervals: list[Span], start: float, end: float) -> bool:
 
 
 def _union_length(intervals: list[Span]) -> float:
-    return sum(end - start for start, end in _merged(intervals))
+    return sum(end - start for start, end in merged_spans(intervals))
 
 
 def _silences(intervals: list[Span], duration: float) -> list[Silence]:
     """Gaps where nobody speaks, including before the first and after the last word."""
     silences, cursor = [], 0.0
-    for start, end in _merged(intervals):
+    for start, end in merged_spans(intervals):
         if start > cursor:
             silences.append(Silence(round(cursor, 3), round(start, 3)))
         cursor = max(cursor, end)

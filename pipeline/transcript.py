@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,11 +24,13 @@ from pydantic import (
 
 from pipeline.asr import Transcription
 from pipeline.config import LimitsSettings, SpeakerSettings
-from pipeline.conversation import turns_from_segments
+from pipeline.conversation import merged_spans, turns_from_segments
 from pipeline.errors import InputLimitError, TranscriptError
 from pipeline.speakers.attribution import attribute
 from pipeline.support.fsutil import read_bounded, write_json
 from pipeline.support.ids import call_id_problem
+
+Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class TurnDoc(BaseModel):
@@ -55,7 +57,7 @@ class RolesDoc(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    source: Literal["channels", "diarization", "none", "declared"]
+    source: Literal["channels", "diarization", "none"]
     status: Literal["known", "uncertain", "unknown"]
     confidence: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
     swapped: bool = False
@@ -69,7 +71,7 @@ class TranscriptDoc(BaseModel):
     turns: list[TurnDoc]
     roles: RolesDoc | None = None
     # Where the audio carries speech (VAD, any channel): silences are measured against it.
-    speech: list[tuple[float, float]] | None = None
+    speech: list[tuple[Seconds, Seconds]] | None = None
 
     @field_validator("call_id")
     @classmethod
@@ -108,7 +110,8 @@ def from_transcription(result: Transcription,
         "language": result.language,
         "turns": turns,
         "roles": roles.as_dict(),
-        "speech": ([list(span) for span in _union(result.speech.values())]
+        "speech": ([list(span) for span in merged_spans(
+                        [span for spans in result.speech.values() for span in spans])]
                    if result.speech else None),
         "audio": {
             "path": result.audio.path,
@@ -132,17 +135,6 @@ def from_transcription(result: Transcription,
         },
     }
 
-
-def _union(channels: Any) -> list[tuple[float, float]]:
-    """The channels' speech spans as one sorted list of disjoint spans."""
-    spans = sorted(span for channel in channels for span in channel)
-    merged: list[tuple[float, float]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def validate(document: Any, source: str = "transcript") -> dict[str, Any]:

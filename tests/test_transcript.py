@@ -94,3 +94,11 @@ def test_segment_schema_rejects_bad_rows() -> None:
         SegmentSchema.validate(pd.DataFrame([segment("robot", 0.0, 1.0, "x", 0)]))
     with pytest.raises(Exception, match="extra"):
         SegmentSchema.validate(pd.DataFrame([{**segment("agent", 0, 1, "x", 0), "extra": 1}]))
+
+
+@pytest.mark.parametrize("speech", [[[-1.0, 2.0]], [[0.0, float("nan")]], [[0.0]], "everywhere"])
+def test_speech_spans_must_be_times(speech: object) -> None:
+    document = {"call_id": "C1", "language": "zh", "speech": speech,
+                "turns": [{"speaker": "agent", "text": "您好", "start": 0.0, "end": 1.0}]}
+    with pytest.raises(TranscriptError, match="speech"):
+        transcript.validate(document)
