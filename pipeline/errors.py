@@ -7,6 +7,19 @@ class CallqaError(Exception):
     """Base class of all errors callqa raises on purpose."""
 
 
+class ReasonedError(CallqaError):
+    """An error whose ``reason`` is one of the class's stable machine-readable ``REASONS``:
+    a code that is not one is a bug at the raising site, caught there."""
+
+    REASONS: tuple[str, ...] = ()
+
+    def __init__(self, reason: str, message: str) -> None:
+        if reason not in self.REASONS:
+            raise ValueError(f"unknown {type(self).__name__} reason {reason!r}")
+        self.reason = reason
+        super().__init__(message)
+
+
 class ConfigError(CallqaError):
     """The settings or a configuration file are invalid."""
 
@@ -19,7 +32,17 @@ class ModelIntegrityError(CallqaError):
     """Model files exist but do not match their expected size or hash."""
 
 
-class AudioError(CallqaError):
+class RoleModelError(ReasonedError, ModelIntegrityError):
+    """The bundled role model (``speakers.roles``) is damaged."""
+
+    REASONS = ("size_mismatch", "checksum_mismatch", "bad_format")
+
+    def __init__(self, reason: str, path: object, message: str) -> None:
+        self.path = str(path)
+        super().__init__(reason, f"{path}: {message}")
+
+
+class AudioError(ReasonedError):
     """A recording cannot be used. ``reason`` is a stable machine-readable code."""
 
     REASONS = (
@@ -34,11 +57,8 @@ class AudioError(CallqaError):
     )
 
     def __init__(self, reason: str, path: object, message: str) -> None:
-        if reason not in self.REASONS:
-            raise ValueError(f"unknown audio error reason {reason!r}")
-        self.reason = reason
         self.path = str(path)
-        super().__init__(f"{path}: {message}")
+        super().__init__(reason, f"{path}: {message}")
 
 
 class TranscriptError(CallqaError):
@@ -65,15 +85,9 @@ class UnsafePathError(CallqaError):
     reason = "unsafe_path"
 
 
-class DiarizationError(CallqaError):
+class DiarizationError(ReasonedError):
     """Speaker turns cannot be found on a mono recording. ``reason`` is a stable code:
     ``unavailable`` (the diarize extra is not installed), ``bad_audio`` (samples are not
     16 kHz mono float32 in [-1, 1]) or ``backend`` (the diarization model failed)."""
 
     REASONS = ("unavailable", "bad_audio", "backend")
-
-    def __init__(self, reason: str, message: str) -> None:
-        if reason not in self.REASONS:
-            raise ValueError(f"unknown diarization error reason {reason!r}")
-        self.reason = reason
-        super().__init__(message)

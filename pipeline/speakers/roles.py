@@ -31,7 +31,7 @@ from typing import Literal
 
 import numpy as np
 
-from pipeline.errors import ModelIntegrityError, ModelNotFoundError
+from pipeline.errors import ModelNotFoundError, RoleModelError
 
 Role = Literal["agent", "customer"]
 Medium = Literal["call", "chat"]
@@ -50,20 +50,6 @@ MAX_PARTY_CHARS = 4000  # per party; the first few minutes decide, later turns a
 _QUESTION = re.compile(r"[?？]|吗|请问|what|how|could you|can i|may i", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"\s+")
-
-
-class RoleModelError(ModelIntegrityError):
-    """The bundled role model is damaged. ``reason``: ``size_mismatch``,
-    ``checksum_mismatch`` or ``bad_format``."""
-
-    REASONS = ("size_mismatch", "checksum_mismatch", "bad_format")
-
-    def __init__(self, reason: str, path: object, message: str) -> None:
-        if reason not in self.REASONS:
-            raise ValueError(f"unknown role model error reason {reason!r}")
-        self.reason = reason
-        self.path = str(path)
-        super().__init__(f"{path}: {message}")
 
 
 @dataclass(frozen=True)
