@@ -658,14 +658,8 @@ def _union_length(intervals: list[Span]) -> float:
 
 def _silences(intervals: list[Span], duration: float) -> list[Silence]:
     """Gaps where nobody speaks, including before the first and after the last word."""
-    silences, cursor = [], 0.0
-    for start, end in merged_spans(intervals):
-        if start > cursor:
-            silences.append(Silence(round(cursor, 3), round(start, 3)))
-        cursor = max(cursor, end)
-    if duration > cursor:
-        silences.append(Silence(round(cursor, 3), round(duration, 3)))
-    return silences
+    return [Silence(round(start, 3), round(end, 3))
+            for start, end in _subtract([(0.0, duration)], merged_spans(intervals))]
 
 
 def _overtalks(turns: pd.DataFrame, min_overlap_s: float) -> list[Overtalk]:

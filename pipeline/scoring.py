@@ -267,8 +267,8 @@ def recording_flags(metrics: ConversationMetrics, recording: RecordingFacts,
     """What the recording itself asks a person to check: channels found swapped (the
     roles were corrected, a person should fix the line's layout) and speech without words."""
     flags = ["channels_swapped"] if recording.channels_swapped else []
-    gap = metrics.flat().get("max_asr_gap_s")
-    if isinstance(gap, int | float) and gap >= settings.asr_gap_review_s:
+    gap = metrics.max_asr_gap_s
+    if gap is not None and gap >= settings.asr_gap_review_s:
         flags.append(f"asr_gap:{gap:.0f}s")
     return flags
 
