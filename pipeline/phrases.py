@@ -7,11 +7,17 @@ width and numerals never matter:
 ``fuzzy``   a stretch of the utterance is within a few character edits of the phrase
             (one edit per four characters by default; phrases of three characters or fewer
             must match exactly — at that length one edit makes another word: 不知道 → 知道).
+            Latin phrases are matched word by word, for precision: a single word is never
+            fuzzy (take / make ≠ fake), words shorter than six letters must be exact
+            (you ≠ i, will ≠ well), and a longer word may be one letter off (two from twelve
+            letters): "you mentioned that" never matches "they mentioned that".
 ``pinyin``  the utterance has a stretch that *sounds* like the phrase: same toneless pinyin,
             with the initials and finals that speakers and ASR confuse folded together
-            (zh/z, ch/c, sh/s, n/l, -ng/-n), so 停滞 → 停制 and 赔偿 → 陪偿 still match.
-            Long phrases (five syllables or more) also tolerate one wrong syllable inside,
-            never the first or last one: those tell 还有什么可以帮您 from 请问有什么可以帮您.
+            (zh/z, ch/c, sh/s, n/l, -ng/-n), so 赔偿金 → 陪偿金 still matches. Only phrases of
+            four syllables or more, whose first two syllables must be exactly the phrase's
+            (您方便的 is not 您反映的): shorter ones are too easily another word. Phrases of
+            five syllables or more also tolerate one wrong syllable after the first two,
+            never the last one: those tell 还有什么可以帮您 from 请问有什么可以帮您.
 
 Latin words match whole words only (``hi`` is not in ``this``). A match records where it is
 in the raw text, so evidence quotes what was actually said.
@@ -19,6 +25,7 @@ in the raw text, so evidence quotes what was actually said.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -62,20 +69,41 @@ class Utterance:
         return self._folded
 
 
+# Pinyin matching: the shortest phrase it applies to, and how many leading syllables must be
+# exactly the phrase's (unfolded).
+PINYIN_MIN_SYLLABLES = 4
+PINYIN_EXACT_HEAD = 2
+# Latin fuzzy matching: words shorter than this must be exact; one edit per this many letters.
+LATIN_FUZZY_MIN_LETTERS = 6
+
+
+@dataclass(frozen=True)
+class _Target:
+    text: str
+    syllables: tuple[str, ...]  # toneless pinyin, unfolded
+    folded: tuple[str, ...]
+
+
 @lru_cache(maxsize=4096)
-def _phrase(phrase: str) -> tuple[str, tuple[str, ...]]:
+def _phrase(phrase: str) -> _Target:
     normalized = normalize(phrase)
-    return normalized.text, syllables(normalized).folded()
+    spelled = syllables(normalized)
+    return _Target(normalized.text, spelled.items, spelled.folded())
 
 
 def default_max_edits(length: int) -> int:
     return 0 if length <= 3 else length // 4
 
 
+def _latin_phrase(text: str) -> bool:
+    return all(_latin(c) or c == " " for c in text)
+
+
 def find(utterance: Utterance, phrase: str, mode: MatchMode = "exact",
          max_edits: int | None = None) -> PhraseMatch | None:
     """First match of ``phrase`` in ``utterance`` under ``mode``, or None."""
-    target, target_syllables = _phrase(phrase)
+    spec = _phrase(phrase)
+    target = spec.text
     if not target:
         return None
     text = utterance.normalized.text
@@ -85,9 +113,11 @@ def find(utterance: Utterance, phrase: str, mode: MatchMode = "exact",
             return _match(utterance, phrase, "exact", position, position + len(target), 0)
         position = text.find(target, position + 1)
     if mode == "fuzzy":
+        if _latin_phrase(target):
+            return _fuzzy_words(utterance, phrase, target, max_edits)
         return _fuzzy(utterance, phrase, target, max_edits)
     if mode == "pinyin":
-        return _pinyin(utterance, phrase, target_syllables, max_edits)
+        return _pinyin(utterance, phrase, spec, max_edits)
     return None
 
 
@@ -134,16 +164,58 @@ def _fuzzy(utterance: Utterance, phrase: str, target: str,
     return _match(utterance, phrase, "fuzzy", best[1], best[2], best[0])
 
 
-def _pinyin(utterance: Utterance, phrase: str, target: tuple[str, ...],
+def _word_edits(word: str, target: str) -> int | None:
+    """Edits between one spoken and one phrase word, or None where they may not differ."""
+    if word == target:
+        return 0
+    if len(target) < LATIN_FUZZY_MIN_LETTERS:
+        return None
+    allowed = len(target) // LATIN_FUZZY_MIN_LETTERS
+    distance = Levenshtein.distance(word, target, score_cutoff=allowed)
+    return distance if distance <= allowed else None
+
+
+def _fuzzy_words(utterance: Utterance, phrase: str, target: str,
+                 max_edits: int | None) -> PhraseMatch | None:
+    """Latin phrases, word against word (see the module docstring)."""
+    words = target.split()
+    if len(words) < 2:
+        return None
+    allowed = default_max_edits(len(target)) if max_edits is None else max_edits
+    spans = [m.span() for m in re.finditer(r"[a-z0-9]+", utterance.normalized.text)]
+    text = utterance.normalized.text
+    best: tuple[int, int, int] | None = None  # (distance, start, end)
+    for first in range(0, len(spans) - len(words) + 1):
+        window = spans[first:first + len(words)]
+        total = 0
+        for (start, end), word in zip(window, words, strict=True):
+            edits = _word_edits(text[start:end], word)
+            if edits is None:
+                break
+            total += edits
+        else:
+            if 0 < total <= allowed and (best is None or total < best[0]):
+                best = (total, window[0][0], window[-1][1])
+    if best is None:
+        return None
+    return _match(utterance, phrase, "fuzzy", best[1], best[2], best[0])
+
+
+def _pinyin(utterance: Utterance, phrase: str, target: _Target,
             max_edits: int | None) -> PhraseMatch | None:
-    allowed = (1 if len(target) >= 5 else 0) if max_edits is None else max_edits
+    width = len(target.folded)
+    if width < PINYIN_MIN_SYLLABLES:
+        return None
+    allowed = (1 if width >= 5 else 0) if max_edits is None else max_edits
     folded = utterance.folded
-    width = len(target)
+    spoken = utterance.syllables.items
+    head = PINYIN_EXACT_HEAD
     for start in range(0, len(folded) - width + 1):
         window = folded[start:start + width]
-        if window[0] != target[0] or window[-1] != target[-1]:
+        if (spoken[start:start + head] != target.syllables[:head]
+                or window[-1] != target.folded[-1]):
             continue
-        substitutions = sum(a != b for a, b in zip(window, target, strict=True))
+        substitutions = sum(a != b for a, b in zip(window, target.folded, strict=True))
         if substitutions <= allowed:
             spans = utterance.syllables.spans
             return _match(utterance, phrase, "pinyin", spans[start][0],

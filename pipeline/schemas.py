@@ -129,6 +129,7 @@ class InspectionSchema(pa.DataFrameModel):
     flags: Series[object]  # list of why the call needs review
     uncertainty: Series[float] = pa.Field(ge=0, le=1, nullable=True)  # classifiers' doubt
     metrics: Series[object]  # the conversation's numbers ({name: value})
+    outcome: Series[object] = pa.Field(nullable=True)  # call outcome (pipeline.outcomes), or None
     status: Series[str] = pa.Field(isin=INSPECTION_STATUSES)
     failure_reason: Series[str] = pa.Field(nullable=True)
     created_at: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs={"unit": "us", "tz": "UTC"})

@@ -30,9 +30,10 @@ from pandera.typing import DataFrame
 
 from pipeline.config import NightlySettings, ScoringSettings
 from pipeline.conversation import ConversationMetrics, Roles, measure, turns_from_document
+from pipeline.outcomes import CallOutcome, judge_outcome
 from pipeline.risk import CustomerHistory, RiskAssessment, assess
 from pipeline.rubric import ItemJudgement, Rubric, evaluate
-from pipeline.rubric.conditions import CallContext
+from pipeline.rubric.conditions import CallContext, Similarity
 from pipeline.schemas import ITEM_RESULT_COLUMNS, InspectionSchema, ItemResultSchema, TurnSchema
 
 # Every reason a call is flagged for review (a flag is ``reason`` or ``reason:detail``): the
@@ -93,6 +94,7 @@ class Scorecard:
     risk: RiskAssessment
     labels: pd.DataFrame | None = None  # (idx, label, probability) the items were judged with
     recording: RecordingFacts = field(default_factory=RecordingFacts)
+    outcome: CallOutcome | None = None  # resolution, dissatisfaction, contact reason
 
     def as_json(self) -> dict[str, Any]:
         """The scorecard as JSON-ready data (``callqa score --json``)."""
@@ -100,6 +102,7 @@ class Scorecard:
         metrics = self.metrics
         return {
             "inspection": inspection,
+            "outcome": self.outcome.as_dict() if self.outcome is not None else None,
             "items": self.items.to_dict(orient="records"),
             "metrics": {**metrics.flat(),
                         "silences": [{"start": s.start, "end": s.end, "kind": s.kind,
@@ -176,7 +179,8 @@ def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | 
                    labels: pd.DataFrame | None = None,
                    duration_s: float | None = None,
                    turns: DataFrame[TurnSchema] | None = None,
-                   batch: BatchChecks | None = None) -> Scorecard:
+                   batch: BatchChecks | None = None,
+                   similarity: Similarity | None = None) -> Scorecard:
     """Judge one transcript JSON against ``rubric``. ``turns``: the document's turns when the
     caller has built them already (``turns_from_document``), so they are built once."""
     turns = turns_from_document(document) if turns is None else turns
@@ -185,21 +189,24 @@ def score_document(document: dict[str, Any], rubric: Rubric, facts: CallFacts | 
     if labels is None:
         labels = labels_from_document(document)
     return score_turns(str(document["call_id"]), language, turns, rubric, facts, settings,
-                       labels, duration, batch, RecordingFacts.from_document(document))
+                       labels, duration, batch, RecordingFacts.from_document(document),
+                       similarity)
 
 
 def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubric: Rubric,
                 facts: CallFacts | None = None, settings: ScoringSettings | None = None,
                 labels: pd.DataFrame | None = None, duration_s: float | None = None,
                 batch: BatchChecks | None = None,
-                recording: RecordingFacts | None = None) -> Scorecard:
+                recording: RecordingFacts | None = None,
+                similarity: Similarity | None = None) -> Scorecard:
     """Judge one call's turns (built and validated once, by ``turns_from_document``)."""
     facts = facts or CallFacts()
     settings = settings or ScoringSettings()
     recording = recording or RecordingFacts()
     metrics = measure(turns, language, duration_s, roles=recording.roles,
                       speech=recording.speech, single_stream=recording.single_stream)
-    ctx = CallContext(call_id, language, turns, metrics, labels)
+    outcome = judge_outcome(turns, metrics.roles, similarity)
+    ctx = CallContext(call_id, language, turns, metrics, labels, similarity, outcome)
     judgements = evaluate(rubric, ctx)
     score, fatal = qa_score(judgements)
     qa = None if metrics.roles != "known" and not fatal else score  # not assessable
@@ -230,13 +237,15 @@ def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubri
                     # where speech got no words: shown on the call page, to listen to
                     "asr_gaps": [[g.start, g.end] for g in
                                  sorted(metrics.asr_gaps, key=lambda g: -g.duration)[:10]]},
+        "outcome": outcome.as_dict() if outcome is not None else None,
         "status": "scored",
         "failure_reason": None,
         "created_at": pd.Timestamp(datetime.now(UTC)),
     }
     InspectionSchema.validate(pd.DataFrame([inspection]))
     items = item_rows(ctx.call_id, rubric, judgements)
-    return Scorecard(inspection, items, turns, metrics, judgements, risk, labels, recording)
+    return Scorecard(inspection, items, turns, metrics, judgements, risk, labels, recording,
+                     outcome)
 
 
 def review_flags(call_id: str, judgements: list[ItemJudgement], score: float | None,

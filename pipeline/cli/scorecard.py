@@ -56,6 +56,12 @@ def print_scorecard(console: Console, card: Scorecard) -> None:
     if inspection["flags"]:
         console.print(f"  flags: [yellow]{shown(', '.join(inspection['flags']))}[/]")
     _print_speakers(console, card)
+    if card.outcome is not None:
+        outcome = card.outcome
+        reason = (f" · contact reason: “{shown(outcome.contact_reason)}”"
+                  if outcome.contact_reason else "")
+        console.print(f"  outcome: [bold]{outcome.resolution.replace('_', ' ')}[/] · customer "
+                      f"dissatisfied {outcome.dissatisfied_probability:.0%}{reason}")
     risk_colour = {"low": "green", "medium": "yellow", "high": "red"}[inspection["risk_level"]]
     console.print(f"  malicious-complaint risk: [{risk_colour}]{inspection['risk_level']}[/] "
                   f"({inspection['risk_score']:.2f})")

@@ -6,6 +6,7 @@ non-empty list``).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -94,14 +95,53 @@ def from_dict(data: Any, source: str = "<rubric>") -> Rubric:
         ):
             raise fail(f"phrases.{name} must be a non-empty list of phrases")
     items, seen = [], set()
+    passes: dict[str, Any] = {}  # item id → its raw pass_if, for later items' ``passes:``
     for number, raw in enumerate(data["items"]):
+        if isinstance(raw, dict):
+            raw = _with_passes_expanded(raw, passes, fail)
         item = _item(raw, number, fail)
         if item.id in seen:
             raise fail(f"item '{item.id}': id is used twice")
         seen.add(item.id)
         items.append(item)
+        if "pass_if" in raw:
+            passes[item.id] = raw["pass_if"]
     return Rubric(data["id"], data["version"], str(data["language"]),
                   str(data.get("name", data["id"])), tuple(items), content_hash(data), source)
+
+
+def _with_passes_expanded(raw: dict[str, Any], passes: dict[str, Any], fail: Any
+                          ) -> dict[str, Any]:
+    """The item with every ``passes:`` replaced: its pass_if / fail_if may name earlier items,
+    its applies_if also the item itself (an item whose pass condition is met applies)."""
+    item_id = raw.get("id")
+    out = dict(raw)
+    for key in ("pass_if", "fail_if"):
+        if key in out:
+            out[key] = _expand_passes(out[key], passes, fail, item_id)
+    if "applies_if" in out:
+        own = {**passes, item_id: out["pass_if"]} if "pass_if" in out and isinstance(
+            item_id, str) else passes
+        out["applies_if"] = _expand_passes(out["applies_if"], own, fail, item_id)
+    return out
+
+
+def _expand_passes(value: Any, passes: dict[str, Any], fail: Any, item_id: Any) -> Any:
+    """``{passes: restate-problem}`` stands for that earlier item's whole ``pass_if``, so a
+    three-step sequence reuses the three items' conditions instead of repeating them."""
+    if isinstance(value, dict):
+        if "passes" in value:
+            name = value["passes"]
+            if len(value) != 1 or not isinstance(name, str):
+                raise fail(f"item '{item_id}': passes takes one item id and nothing else")
+            if name not in passes:
+                raise fail(f"item '{item_id}': passes: {name!r} is not an earlier item with "
+                           "a pass_if")
+            return copy.deepcopy(passes[name])
+        return {k: _expand_passes(v, passes, fail, item_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_passes(v, passes, fail, item_id) for v in value]
+    return value
 
 
 def _item(raw: Any, number: int, fail: Any) -> RubricItem:

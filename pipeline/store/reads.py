@@ -116,6 +116,7 @@ class StoreReads:
         rows = []
         with self.session() as session:
             for inspection, call in session.execute(query.order_by(Inspection.id)):
+                outcome = inspection.outcome or {}
                 rows.append({
                     "inspection_id": inspection.id, "call_id": call.call_id,
                     "started_at": call.started_at, "agent_id": call.agent_id, "team": call.team,
@@ -130,6 +131,9 @@ class StoreReads:
                     "risk_score": inspection.risk_score, "risk_level": inspection.risk_level,
                     "flags": ";".join(inspection.flags or []), "status": inspection.status,
                     "failure_reason": inspection.failure_reason,
+                    "resolution": outcome.get("resolution"),
+                    "dissatisfied_probability": outcome.get("dissatisfied_probability"),
+                    "contact_reason": outcome.get("contact_reason"),
                     "created_at": inspection.created_at,
                 })
         return pd.DataFrame(rows)

@@ -153,6 +153,8 @@ class Inspection(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     uncertainty: Mapped[float | None] = mapped_column(Float)  # for the review queue's order
     metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Resolution, dissatisfaction, contact reason (pipeline.outcomes); None: not judged.
+    outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(10), index=True)  # scored | failed | reviewed
     failure_reason: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str | None] = mapped_column(String(100))

@@ -179,6 +179,7 @@ class StoreWrites:
             risk_reasons=self._redact_evidence(row["risk_reasons"], turns),
             flags=list(row["flags"]), flagged=bool(row["flags"]),
             uncertainty=row.get("uncertainty"), metrics=row.get("metrics") or {},
+            outcome=self._redact_outcome(row.get("outcome"), turns),
             started_at=plain_value(record.call.get("started_at")), status=row["status"],
             failure_reason=row.get("failure_reason"), run_id=record.run_id,
             created_at=_timestamp(row.get("created_at")), current=True)
@@ -211,6 +212,20 @@ class StoreWrites:
             session.add(inspection)
             session.flush()
             return inspection.id
+
+    def _redact_outcome(self, outcome: dict[str, Any] | None, turns: dict[str, str]
+                        ) -> dict[str, Any] | None:
+        """The call outcome as stored: its evidence like any evidence, and the contact reason
+        (a snippet of a customer's words) redacted on its own."""
+        if not outcome:
+            return None
+        stored = _jsonable(outcome)
+        evidence = stored.get("evidence") or {}
+        stored["evidence"] = dict(zip(evidence, self._redact_evidence(list(evidence.values()),
+                                                                      turns), strict=True))
+        if isinstance(stored.get("contact_reason"), str):
+            stored["contact_reason"] = self._clean(stored["contact_reason"])[0]
+        return stored
 
     def _redact_evidence(self, evidence: Sequence[dict[str, Any]],
                          turns: dict[str, str]) -> list[dict[str, Any]]:

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.classify import LabelModel, method_named
+from pipeline.classify import method_named
 from pipeline.config import PROJECT_ROOT, Settings
-from pipeline.models.base import resolve_base
-from pipeline.models.encoder import Encoder
+from pipeline.models.features import features_for, same_features
 from pipeline.models.registry import Decision, new_version, registry_for
 from pipeline.store import Store
 from pipeline.training.datasets import build_all
@@ -63,12 +62,12 @@ def train_challenger(settings: Settings, task: str, method: str | None = None,
     samples = cap_texts(samples, config.max_texts)
     encoder = None
     if spec.uses_dense:
-        resolved = resolve_base(base or config.base, settings.model_dir)
-        encoder = Encoder(resolved, config.layer, config.max_length,
-                          cache_dir=settings.cache_dir / "classify" / "features")
+        encoder = features_for(base or config.base, config.layer, config.max_length,
+                               settings.model_dir, settings.cache_dir / "classify" / "features")
     registry = registry_for(settings)
     champion = registry.load_champion(task)
-    if champion is not None and encoder is not None and _same_encoder(champion, encoder):
+    if (champion is not None and encoder is not None
+            and same_features(champion.encoder_spec or {}, encoder)):
         champion.attach_encoder(encoder)  # its features are the challenger's: computed once
     version = new_version(task, registry.versions())
     result = train_model(samples, task, method, version, encoder, champion=champion,
@@ -78,8 +77,3 @@ def train_challenger(settings: Settings, task: str, method: str | None = None,
     return TrainingRun(version, result.card, decision, samples)
 
 
-def _same_encoder(model: LabelModel, encoder: Encoder) -> bool:
-    spec = model.encoder_spec or {}
-    return (spec.get("fingerprint") == encoder.base.fingerprint
-            and spec.get("layer") == encoder.layer
-            and spec.get("max_length") == encoder.max_length)

@@ -7,7 +7,8 @@ key (what to look for)::
 
 Each test is a function registered with ``@condition(key, Params)`` (``base``): ``Params``
 (pydantic) validates the YAML and the function judges a call. A new condition type is a new
-function in a kind module: ``phrase``, ``regex``, ``metric``, ``label``, ``structure``
+function in a kind module: ``phrase``, ``regex``, ``metric``, ``label``, ``similar``,
+``outcome``, ``structure``
 (``count``, ``sequence``, ``all``/``any``/``not``).
 
 Results are three-valued: True, False, or None when the call cannot be judged (a metric that
@@ -21,7 +22,9 @@ from __future__ import annotations
 
 # The kind modules register their tests on import, in this order (CONDITIONS' order).
 # isort: off
-from pipeline.rubric.conditions import phrase, regex, metric, label, structure  # noqa: F401
+from pipeline.rubric.conditions import (  # noqa: F401
+    phrase, regex, metric, label, similar, outcome, structure,
+)
 # isort: on
 from pipeline.rubric.conditions.base import (
     CONDITIONS,
@@ -31,12 +34,18 @@ from pipeline.rubric.conditions.base import (
     condition,
     parse,
 )
-from pipeline.rubric.conditions.context import CallContext, Evidence, Result, Window
+from pipeline.rubric.conditions.context import (
+    CallContext,
+    Evidence,
+    Result,
+    Similarity,
+    Window,
+)
 from pipeline.rubric.conditions.regex import RegexError, compile_regex
 from pipeline.rubric.conditions.scope import SCOPE_KEYS, Scope, select_turns
 
 __all__ = [
     "CONDITIONS", "SCOPE_KEYS", "CallContext", "Condition", "ConditionError", "ConditionType",
-    "Evidence", "RegexError", "Result", "Scope", "Window", "compile_regex", "condition", "parse",
-    "select_turns",
+    "Evidence", "RegexError", "Result", "Scope", "Similarity", "Window", "compile_regex",
+    "condition", "parse", "select_turns",
 ]

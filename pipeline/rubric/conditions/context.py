@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from pipeline.conversation import ConversationMetrics, Roles
@@ -43,6 +45,14 @@ class Result:
     window: Window | None = None
 
 
+class Similarity(Protocol):
+    """Sentence vectors whose dot product is a similarity (``pipeline.models.sentence``)."""
+
+    version: str
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 @dataclass
 class CallContext:
     """Everything conditions may read about one call; built once, shared by all items."""
@@ -52,6 +62,8 @@ class CallContext:
     turns: pd.DataFrame  # TurnSchema rows
     metrics: ConversationMetrics
     labels: pd.DataFrame | None = None  # columns idx, label, probability
+    similarity: Similarity | None = None  # for similar_to; None: those tests are not judged
+    outcome: Any = None  # pipeline.outcomes.CallOutcome, for ``resolution``; None: not judged
     _utterances: dict[int, Utterance] = field(default_factory=dict)
 
     @property
