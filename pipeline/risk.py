@@ -50,16 +50,18 @@ NUMBER = r"(?:\d+|[一二两三四五六七八九十百千]+)"
 RULES: tuple[RiskRule, ...] = (
     # Chinese
     _rule("zh-regulator", "threat_regulator", 0.45,
-          r"12315|一二三一五|消协|消费者协会|市场监管|工商局?|工信部|监管部门|质监局|315晚会",
+          r"12315|[一幺]二三[一幺]五|消协|消费者(?:权益保护)?协会|市场监(?:管|督管理)|市监局|工商局?|"
+          r"工信部|监管部门|质监局|卫生局|食品安全局|食药监|药监局|物价局|税务局|315晚会",
           "threatens to complain to a regulator"),
     _rule("zh-media", "threat_media", 0.45,
-          r"曝光|媒体|记者|电视台|上新闻|热搜|发微博|发到网上|网上发|发抖音|发朋友圈",
+          r"曝光|媒体|记者|电视台|上新闻|热搜|发到网上|网上发|发抖音|发朋友圈",
           "threatens to go to the media"),
     _rule("zh-legal", "threat_legal", 0.35,
           r"律师|起诉|告你们|法院|打官司|法律途径|走法律程序|仲裁",
           "threatens legal action"),
     _rule("zh-multiple", "compensation_multiple", 0.5,
-          rf"{NUMBER}倍(?:的)?(?:赔偿|赔付|价款|的钱|补偿)|假一赔{NUMBER}|退一赔{NUMBER}|赔{NUMBER}倍",
+          rf"{NUMBER}倍(?:的)?(?:赔偿|赔付|价款|的钱|补偿)|假一赔{NUMBER}|退一赔{NUMBER}|赔{NUMBER}倍"
+          rf"|(?:要求|我要|索赔|赔我|给我)(?:你们)?(?:赔)?{NUMBER}倍",
           "demands compensation by a multiple of the price", negatable=False),
     _rule("zh-law-article", "law_citation", 0.4,
           rf"(?:消费者权益保护法|消法|食品安全法|产品质量法|广告法|电子商务法)"
@@ -69,16 +71,20 @@ RULES: tuple[RiskRule, ...] = (
           rf"(?:撤(?:销|回)?(?:投诉|差评)|删(?:除)?差评|私了).{{0,12}}(?:钱|赔|补偿|红包|现金|{NUMBER}元)"
           rf"|(?:钱|赔|补偿|红包|现金|{NUMBER}元).{{0,12}}(?:撤(?:销|回)?(?:投诉|差评)|删(?:除)?差评|私了)",
           "offers to withdraw a complaint for money", negatable=False),
-    _rule("zh-abuse", "abuse", 0.3, r"傻逼|傻b|神经病|垃圾公司|骗子公司|去死|滚蛋|他妈的|狗东西",
+    # 他妈的 counts when it is aimed at someone (你们他妈的), not at the food (他妈的恶心).
+    _rule("zh-abuse", "abuse", 0.3,
+          r"傻逼|傻b|神经病|垃圾公司|骗子公司|去死|滚蛋|狗东西|(?:你|你们|客服)[^，。！？,.!?]{0,4}他妈的"
+          r"|他妈的[^，。！？,.!?]{0,4}(?:你|你们|客服)|你他妈|你们他妈|操你|妈的你们",
           "abuses the agent", negatable=False),
     # English
     _rule("en-regulator", "threat_regulator", 0.45,
           r"consumer protection|trading standards|better business bureau|\bbbb\b|ftc\b|"
-          r"report (?:you|this) to",
+          r"report (?:you|this|the problem|it) to|administration (?:of|for) (?:industry|market|"
+          r"taxation)|cctv ?315|\b12315\b",
           "threatens to complain to a regulator"),
     _rule("en-media", "threat_media", 0.45,
-          r"\bpress\b|journalist|newspaper|the news\b|go viral|social media|"
-          r"post (?:it|this) online",
+          r"\bpress\b|journalist|newspaper|the news\b|news agency|people's daily|go viral|"
+          r"social media|post (?:it|this) online|expose you",
           "threatens to go to the media"),
     _rule("en-legal", "threat_legal", 0.35, r"lawyer|attorney|\bsue\b|court|legal action",
           "threatens legal action"),
@@ -86,12 +92,19 @@ RULES: tuple[RiskRule, ...] = (
           r"(?:ten|five|three|double|triple|\d+) times (?:the )?(?:price|amount|refund)|"
           r"triple (?:the )?(?:price|refund)|double (?:the )?refund",
           "demands compensation by a multiple of the price", negatable=False),
+    _rule("en-abuse", "abuse", 0.3,
+          r"\b(?:idiots?|stupid|morons?|incompetent|pathetic|shut up|bastards?|scum|liars?|"
+          r"screw you|f+u+c+k(?:ing)?(?: you)?|fucking|dumb)\b",
+          "abuses the agent", negatable=False),
     _rule("en-withdraw-for-cash", "withdrawal_for_payment", 0.6,
           r"(?:withdraw|drop|remove|delete) (?:my |the )?(?:complaint|review).{0,30}"
           r"(?:pay|cash|money|refund)|(?:pay|cash|money).{0,30}(?:withdraw|drop|remove|delete) "
           r"(?:my |the )?(?:complaint|review)",
           "offers to withdraw a complaint for money", negatable=False),
 )
+
+THREATS = frozenset({"threat_regulator", "threat_media", "threat_legal"})
+REPEATED_THREAT_WEIGHT = 0.2
 
 # A negation shortly before a threat takes it back: 我不会打12315 / I won't call a lawyer.
 _NEGATION = re.compile(
@@ -180,8 +193,14 @@ def rule_reasons(turns: pd.DataFrame) -> list[RiskReason]:
                                     f"“{match.group(0)}”")
                 found.setdefault(rule.category, (rule, []))[1].append(evidence)
                 break
-    return [RiskReason(rule.category, rule.id, rule.weight, rule.description, tuple(evs))
-            for rule, evs in found.values()]
+    reasons = [RiskReason(rule.category, rule.id, rule.weight, rule.description, tuple(evs))
+               for rule, evs in found.values()]
+    threats = {e.idx: e for r in reasons if r.category in THREATS for e in r.evidence}
+    if len(threats) >= 2:  # threatening again and again is more than threatening once
+        reasons.append(RiskReason(
+            "repeated_threat", "repeated", REPEATED_THREAT_WEIGHT,
+            f"threatens again: {len(threats)} turns", tuple(threats[i] for i in sorted(threats))))
+    return reasons
 
 
 def model_reasons(turns: pd.DataFrame, labels: pd.DataFrame | None,

@@ -9,6 +9,11 @@ from pipeline.conversation import turns_from_document
 from pipeline.risk import CustomerHistory, RiskSettings, assess
 
 
+def turns_of(*turns: tuple[str, str]):
+    return turns_from_document({"call_id": "x", "language": "zh", "turns": [
+        {"speaker": speaker, "text": text} for speaker, text in turns]})
+
+
 def said(*texts: str, speaker: str = "customer"):
     return turns_from_document({"call_id": "x", "language": "zh", "turns": [
         {"speaker": speaker, "text": text} for text in texts]})
@@ -89,3 +94,34 @@ def test_a_bots_words_are_not_the_customers() -> None:
     labels = pd.DataFrame([{"idx": 0, "label": "customer.threat_escalation",
                             "probability": 0.99}])
     assert assess(turns, labels=labels).reasons == ()
+
+
+@pytest.mark.parametrize(("said", "category"), [
+    ("我要去市场监督管理局投诉你们", "threat_regulator"),   # the regulator's full name
+    ("不处理我就打幺二三幺五", "threat_regulator"),        # 幺 for 一, as people say it
+    ("再不给结果我就找食品安全局", "threat_regulator"),
+    ("我要求十倍", "compensation_multiple"),              # a multiple without 赔偿
+    ("你他妈的听不懂吗", "abuse"),
+    ("You are an idiot and a liar", "abuse"),              # English abuse reaches the risk
+    ("I want to report the problem to the news agency", "threat_media"),
+])
+def test_risk_gaps_seen_on_real_dialogues(said: str, category: str) -> None:
+    reasons = assess(turns_of(("customer", said), ("agent", "好的"))).reasons
+    assert category in {r.category for r in reasons}
+
+
+@pytest.mark.parametrize("said", [
+    "我之前发微博问过你们，没人回",   # Weibo as the channel, not a threat
+    "这菜他妈的恶心",                # swearing at the food, not at the agent
+])
+def test_words_that_are_not_risk(said: str) -> None:
+    assert assess(turns_of(("customer", said), ("agent", "好的"))).reasons == ()
+
+
+def test_repeated_threats_add_up() -> None:
+    once = assess(turns_of(("customer", "我要投诉到12315"), ("agent", "好的")))
+    again = assess(turns_of(("customer", "我要投诉到12315"), ("agent", "好的"),
+                            ("customer", "不处理我还要找记者曝光")))
+    repeated = [r for r in again.reasons if r.category == "repeated_threat"]
+    assert repeated and [e.idx for e in repeated[0].evidence] == [0, 2]
+    assert again.score > once.score
