@@ -44,7 +44,7 @@ from labelled_dialogues import (  # noqa: E402
     evaluation_set,
     half_of,
     load_labels,
-    stc3_satisfaction,
+    validation_dialogues,
 )
 
 from pipeline.config import get_settings  # noqa: E402
@@ -53,8 +53,6 @@ from pipeline.models.registry import load_classifier  # noqa: E402
 from pipeline.models.sentence import similarity_space  # noqa: E402
 from pipeline.rubric import load  # noqa: E402
 from pipeline.scoring import score_document, score_outcomes  # noqa: E402
-from pipeline.training.datasets import split_of  # noqa: E402
-from pipeline.training.roles import load_dialogues  # noqa: E402
 
 # Items the labels give through a call outcome: problem-resolved is the supervisor's resolution
 # (escalated: judged on the follow-up, so na).
@@ -196,18 +194,11 @@ def evaluate(dialogues: list[LabelledDialogue], labels: dict[str, dict[str, Any]
     return report
 
 
-def _stc3_half(data: Path, half: str, exclude: set[str]) -> list[LabelledDialogue]:
+def _stc3_half(validation: list[LabelledDialogue], half: str, exclude: set[str]
+               ) -> list[LabelledDialogue]:
     """Every STC-3 validation dialogue of the half outside the labelled set (crowd labels)."""
-    crowd = stc3_satisfaction(data)
-    out = []
-    for d in load_dialogues(data):
-        key = f"{d.source}:{d.group.split(':', 1)[1]}"
-        if (d.source.startswith("stc3") and split_of(d.group) == "validation"
-                and key not in exclude and (half == "all" or half_of(key) == half)):
-            out.append(LabelledDialogue(key, d.source, "stc3", d.language, d.medium,
-                                        tuple((t.party, t.text) for t in d.turns),
-                                        crowd.get(key)))
-    return out
+    return [d for d in validation if d.source.startswith("stc3") and d.key not in exclude
+            and (half == "all" or half_of(d.key) == half)]
 
 
 def _goals(report: dict[str, Any]) -> dict[str, Any]:
@@ -252,7 +243,8 @@ def main() -> None:
     if not (args.data / "stc3").is_dir():
         sys.exit(f"skipped: {args.data} has no STC-3 data")
     labels = load_labels()
-    chosen = evaluation_set(args.data)
+    validation = validation_dialogues(args.data)
+    chosen = evaluation_set(args.data, validation)
     dialogues = [d for d in chosen if d.key in labels
                  and (args.half == "all" or d.half == args.half)]
     for d in dialogues:
@@ -261,7 +253,7 @@ def main() -> None:
     started = time.perf_counter()
     system = System(args.rubric_dir, similarity_space())
     extra = ([] if args.quick else
-             _stc3_half(args.data, args.half, exclude={d.key for d in chosen}))
+             _stc3_half(validation, args.half, exclude={d.key for d in chosen}))
     report = evaluate(dialogues, labels, system, extra)
     report["half"] = args.half
     report["goals"] = _goals(report)

@@ -20,7 +20,6 @@ import argparse
 import hashlib
 import json
 import re
-import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.training.datasets import split_of, stc3_dialogues  # noqa: E402
+from pipeline.training.datasets import crowd_mean, split_of, stc3_dialogues  # noqa: E402
 from pipeline.training.roles import load_dialogues  # noqa: E402
 
 LABELS_DIR = ROOT / "bench" / "labels" / "agreement"
@@ -85,22 +84,30 @@ def stc3_satisfaction(data: Path) -> dict[str, float]:
         path = data / "stc3" / name
         if path.is_file():
             for d in stc3_dialogues(path):
-                out[f"stc3_{language}:{d['id']}"] = statistics.mean(
-                    a["quality"]["S"] for a in d["annotations"])
+                out[f"stc3_{language}:{d['id']}"] = crowd_mean(d, "S")
     return out
 
 
-def evaluation_set(data: Path = DATA) -> list[LabelledDialogue]:
-    """The dialogues of the evaluation set, in a fixed order (source, then hash)."""
+def validation_dialogues(data: Path = DATA) -> list[LabelledDialogue]:
+    """Every dialogue of the validation split, the pool the evaluation set is drawn from."""
     satisfaction = stc3_satisfaction(data)
-    pools: dict[str, list[LabelledDialogue]] = {}
+    out = []
     for d in load_dialogues(data):
-        if split_of(d.group) != "validation":
-            continue
-        key = f"{d.source}:{d.group.split(':', 1)[1]}"
-        pools.setdefault(d.source, []).append(LabelledDialogue(
-            key, d.source, "random", d.language, d.medium,
-            tuple((t.party, t.text) for t in d.turns), satisfaction.get(key)))
+        if split_of(d.group) == "validation":
+            key = f"{d.source}:{d.group.split(':', 1)[1]}"
+            out.append(LabelledDialogue(key, d.source, "random", d.language, d.medium,
+                                        tuple((t.party, t.text) for t in d.turns),
+                                        satisfaction.get(key)))
+    return out
+
+
+def evaluation_set(data: Path = DATA, validation: list[LabelledDialogue] | None = None
+                   ) -> list[LabelledDialogue]:
+    """The dialogues of the evaluation set, in a fixed order (source, then hash), drawn from
+    ``validation`` (default: ``validation_dialogues(data)``)."""
+    pools: dict[str, list[LabelledDialogue]] = {}
+    for d in validation_dialogues(data) if validation is None else validation:
+        pools.setdefault(d.source, []).append(d)
     chosen: list[LabelledDialogue] = []
     taken_ids: set[str] = set()
     for source, quota in QUOTA.items():

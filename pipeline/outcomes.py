@@ -119,18 +119,14 @@ def feature_texts(turns: list[tuple[str, str]]) -> dict[str, list[str]]:
 def features(blocks: dict[str, list[str]], similarity: Similarity) -> np.ndarray:
     """One row: each block's mean sentence vector (zeros when the block is empty)."""
     texts = [t for name in FEATURE_BLOCKS for t in blocks[name]]
-    vectors = similarity.vectors(texts) if texts else np.zeros((0, 0), dtype=np.float32)
-    dim = vectors.shape[1] if len(texts) else _dim(similarity)
+    vectors = similarity.vectors(texts)  # (0, dim) when there are none
+    dim = vectors.shape[1]
     parts, at = [], 0
     for name in FEATURE_BLOCKS:
         n = len(blocks[name])
         parts.append(vectors[at:at + n].mean(axis=0) if n else np.zeros(dim, np.float32))
         at += n
     return np.concatenate(parts).astype(np.float32)
-
-
-def _dim(similarity: Similarity) -> int:
-    return int(similarity.vectors(["。"]).shape[1])
 
 
 def _probability(model: OutcomeModel, name: str, row: np.ndarray) -> float:

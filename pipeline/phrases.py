@@ -35,6 +35,7 @@ from rapidfuzz.distance import Levenshtein
 from pipeline.text import Normalized, Syllables, normalize, syllables
 
 MatchMode = Literal["exact", "fuzzy", "pinyin"]
+_LATIN_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,20 @@ class Utterance:
         self.normalized: Normalized = normalize(raw)
         self._syllables: Syllables | None = None
         self._folded: tuple[str, ...] | None = None
+        self._words: list[tuple[int, int]] | None = None
 
     @property
     def syllables(self) -> Syllables:
         if self._syllables is None:
             self._syllables = syllables(self.normalized)
         return self._syllables
+
+    @property
+    def words(self) -> list[tuple[int, int]]:
+        """[start, end) of each Latin word (or number) in the normalised text."""
+        if self._words is None:
+            self._words = [m.span() for m in _LATIN_WORD.finditer(self.normalized.text)]
+        return self._words
 
     @property
     def folded(self) -> tuple[str, ...]:
@@ -182,7 +191,7 @@ def _fuzzy_words(utterance: Utterance, phrase: str, target: str,
     if len(words) < 2:
         return None
     allowed = default_max_edits(len(target)) if max_edits is None else max_edits
-    spans = [m.span() for m in re.finditer(r"[a-z0-9]+", utterance.normalized.text)]
+    spans = utterance.words
     text = utterance.normalized.text
     best: tuple[int, int, int] | None = None  # (distance, start, end)
     for first in range(0, len(spans) - len(words) + 1):

@@ -129,12 +129,6 @@ def test_passes_must_name_an_earlier_item(reference: str) -> None:
                               "pass_if": {"passes": "a", "speaker": "agent"}}]))
 
 
-def test_rubric_says_which_tests_it_uses() -> None:
-    assert load("ecommerce-zh").uses("similar_to")
-    assert not from_dict(rubric_of(ITEMS)).uses("similar_to")
-    assert from_dict(rubric_of(ITEMS)).uses("sequence")
-
-
 def test_weights_are_checked_by_size_and_hash(tmp_path: Path) -> None:
     wrong = tmp_path / "weights.bin"
     wrong.write_bytes(b"not the model")

@@ -44,12 +44,6 @@ class Rubric:
     def max_points(self) -> float:
         return sum(item.points for item in self.items)
 
-    def uses(self, test: str) -> bool:
-        """Whether any item's conditions use the test ``test`` (e.g. ``similar_to``)."""
-        return any(test in condition.tests() for item in self.items
-                   for condition in (item.applies_if, item.pass_if, item.fail_if)
-                   if condition is not None)
-
 
 @dataclass(frozen=True)
 class ItemJudgement:

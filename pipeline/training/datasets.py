@@ -74,12 +74,18 @@ def stc3_dialogues(path: Path) -> Iterator[dict]:
                 yield json.loads(line)
 
 
+def crowd_mean(dialogue: dict, measure: str) -> float:
+    """The annotators' mean of one STC-3 quality measure: A (task accomplished), S
+    (satisfaction) or E (effectiveness), each -2..2."""
+    return statistics.mean(a["quality"][measure] for a in dialogue["annotations"])
+
+
 def build_stc3(path: Path) -> pd.DataFrame:
     def records() -> Iterator[tuple[str, str, str, int, str, str]]:
         for dialogue in stc3_dialogues(path):
             group = f"stc3:{dialogue['id']}"
             notes = dialogue["annotations"]
-            dissatisfied = int(statistics.mean(a["quality"]["S"] for a in notes) < 0)
+            dissatisfied = int(crowd_mean(dialogue, "S") < 0)
             customer_texts: list[str] = []
             for index, turn in enumerate(dialogue["turns"]):
                 text = " ".join(turn["utterances"]).strip()

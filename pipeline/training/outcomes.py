@@ -13,7 +13,6 @@ balanced accuracy on the out-of-fold predictions. Validation: the STC-3 validati
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +25,7 @@ from sklearn.model_selection import GroupKFold
 from pipeline import outcomes
 from pipeline.models.sentence import similarity_space
 from pipeline.support.fsutil import write_json
-from pipeline.training.datasets import split_of, stc3_dialogues
+from pipeline.training.datasets import crowd_mean, split_of, stc3_dialogues
 
 C_GRID = (0.25, 1.0, 4.0)
 HANDED_ON_BELOW = 0.9
@@ -40,12 +39,11 @@ def stc3_rows(data: Path) -> list[dict]:
         if not path.is_file():
             continue
         for d in stc3_dialogues(path):
-            notes = d["annotations"]
             turns = [("customer" if t["sender"] == "customer" else "agent",
                       " ".join(t["utterances"]).strip()) for t in d["turns"]]
             rows.append({"group": f"stc3:{d['id']}", "turns": turns,
-                         "resolved": statistics.mean(a["quality"]["A"] for a in notes) > 0,
-                         "dissatisfied": statistics.mean(a["quality"]["S"] for a in notes) < 0})
+                         "resolved": crowd_mean(d, "A") > 0,
+                         "dissatisfied": crowd_mean(d, "S") < 0})
     return rows
 
 

@@ -7,7 +7,7 @@ of anything wrong (``pass_if.any[0].regex ...``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,14 +57,6 @@ class Condition:
     key: str
     scope: Scope
     params: BaseModel
-
-    def tests(self) -> Iterator[str]:
-        """This test's key and those of every condition inside it (combinators, steps)."""
-        yield self.key
-        for value in vars(self.params).values():
-            for part in value if isinstance(value, list) else [value]:
-                if isinstance(part, Condition):
-                    yield from part.tests()
 
     def evaluate(self, ctx: CallContext, within: list[int] | None = None) -> Result:
         kind = CONDITIONS[self.key]
