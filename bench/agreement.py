@@ -10,7 +10,8 @@ and compared with the labels:
 - QA score vs STC-3 crowd satisfaction (mean of 19 annotators' S): Spearman on the labelled
   STC-3 dialogues of the half, and on every STC-3 validation dialogue of the half (no hand
   labels needed there, so n is larger);
-- call outcomes: complaint, category (macro-F1 over the six), resolution, dissatisfaction
+- call outcomes: complaint, category (macro-F1 over the six, per-category precision and
+  recall; with the category set of bench/labels/category added), resolution, dissatisfaction
   (AUROC of the call's probability), risk medium-or-high precision and recall.
 
 Goals are on the ``test`` half; tune on ``tune``.
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from category_dialogues import load_category_labels  # noqa: E402
 from labelled_dialogues import (  # noqa: E402
     CATEGORIES,
     DATA,
@@ -95,10 +97,13 @@ class System:
             # Without call outcomes: the strongest customer turn.
             mask = labels["label"] == "customer.dissatisfaction"
             dissatisfied = float(labels.loc[mask, "probability"].max()) if mask.any() else 0.0
+        complaint = (None if outcome is None or outcome.complaint_probability is None else
+                     outcome.complaint_probability >= outcome.thresholds["complaint"])
         return {"items": items, "qa": inspection.get("score"),
-                "risk": card.risk.level, "category": None,
+                "risk": card.risk.level,
+                "category": outcome.category if outcome is not None else None,
                 "resolution": outcome.resolution if outcome is not None else None,
-                "complaint": None, "dissatisfied": dissatisfied}
+                "complaint": complaint, "dissatisfied": dissatisfied}
 
 
 def _agreement(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -140,8 +145,30 @@ def with_derived_items(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "items": items}
 
 
+def _categories(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    """Complaint precision/recall and, over the labelled complaints, category macro-F1 and
+    per-category precision/recall; ``pairs`` are (label {complaint, category}, system)."""
+    complaints = [(lab, out) for lab, out in pairs if lab["complaint"]]
+    predicted = [out["category"] or "none" for _, out in complaints]
+    truth = [lab["category"] for lab, _ in complaints]
+    return {
+        "complaint": _precision_recall([bool(lab["complaint"]) for lab, _ in pairs],
+                                       [bool(out["complaint"]) for _, out in pairs]),
+        "category": {
+            "n": len(complaints),
+            "accuracy": round(sum(t == p for t, p in zip(truth, predicted, strict=True))
+                              / len(truth), 3) if truth else None,
+            "macro_f1": round(float(f1_score(truth, predicted, labels=list(CATEGORIES),
+                                             average="macro", zero_division=0)), 3),
+            "per_category": {c: _precision_recall([t == c for t in truth],
+                                                  [p == c for p in predicted])
+                             for c in CATEGORIES}}}
+
+
 def evaluate(dialogues: list[LabelledDialogue], labels: dict[str, dict[str, Any]],
-             system: System, stc3_extra: list[LabelledDialogue]) -> dict[str, Any]:
+             system: System, stc3_extra: list[LabelledDialogue],
+             category_extra: list[tuple[LabelledDialogue, dict[str, Any]]] = ()
+             ) -> dict[str, Any]:
     labels = {key: with_derived_items(record) for key, record in labels.items()}
     rows = []
     for d in dialogues:
@@ -167,19 +194,12 @@ def evaluate(dialogues: list[LabelledDialogue], labels: dict[str, dict[str, Any]
     report["risk_medium_or_high"] = _precision_recall(
         [lab["outcome"]["risk"] in ("medium", "high") for _, lab, _ in rows],
         [out["risk"] in ("medium", "high") for _, _, out in rows])
-    complaints = [(lab, out) for _, lab, out in rows if lab["outcome"]["complaint"]]
-    predicted = [out["category"] or "none" for _, out in complaints]
-    truth = [lab["outcome"]["category"] for lab, _ in complaints]
-    report["category"] = {
-        "n": len(complaints),
-        "macro_f1": round(float(f1_score(truth, predicted, labels=list(CATEGORIES),
-                                         average="macro", zero_division=0)), 3),
-        "per_category": {c: _precision_recall([t == c for t in truth],
-                                              [p == c for p in predicted])
-                         for c in CATEGORIES}}
-    report["complaint"] = _precision_recall(
-        [bool(lab["outcome"]["complaint"]) for _, lab, _ in rows],
-        [bool(out["complaint"]) for _, _, out in rows])
+    # Complaint and category: this half's labelled dialogues plus the same half of the category
+    # set (validation dialogues outside the agreement set, bench/labels/category), none of them
+    # trained on.
+    pairs = [(lab["outcome"], out) for _, lab, out in rows]
+    pairs += [(lab, system.judge(d.document())) for d, lab in category_extra]
+    report.update(_categories(pairs))
     report["resolution"] = _agreement([(lab["outcome"]["resolution"], out["resolution"] or "na")
                                        for _, lab, out in rows])
     report["resolution_by_source"] = {
@@ -226,7 +246,7 @@ def _print(report: dict[str, Any]) -> None:
                 "goals"):
         value = report[key]
         if key == "category":
-            value = {"n": value["n"], "macro_f1": value["macro_f1"]}
+            value = {k: value[k] for k in ("n", "accuracy", "macro_f1")}
         print(f"{key}: {value}")
 
 
@@ -243,6 +263,7 @@ def main() -> None:
     if not (args.data / "stc3").is_dir():
         sys.exit(f"skipped: {args.data} has no STC-3 data")
     labels = load_labels()
+    category_labels = load_category_labels()
     validation = validation_dialogues(args.data)
     chosen = evaluation_set(args.data, validation)
     dialogues = [d for d in chosen if d.key in labels
@@ -254,7 +275,10 @@ def main() -> None:
     system = System(args.rubric_dir, similarity_space())
     extra = ([] if args.quick else
              _stc3_half(validation, args.half, exclude={d.key for d in chosen}))
-    report = evaluate(dialogues, labels, system, extra)
+    category_extra = [(d, category_labels[d.key]) for d in validation
+                      if d.key in category_labels
+                      and (args.half == "all" or half_of(d.key) == args.half)]
+    report = evaluate(dialogues, labels, system, extra, category_extra)
     report["half"] = args.half
     report["goals"] = _goals(report)
     report["seconds"] = round(time.perf_counter() - started, 1)

@@ -18,16 +18,31 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from pipeline import transcript
-from pipeline.asr import TranscribeOptions, Transcriber
+from pipeline.asr import TranscribeOptions, Transcriber, Transcription
 from pipeline.batch.manifest import read_manifest
 from pipeline.config import Settings
 from pipeline.rubric import load
 from pipeline.scoring import score_document
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def transcribed_calls(manifest: Path) -> Iterator[tuple[Any, Transcription, float]]:
+    """(manifest row, transcription, seconds) per call, decoded with an empty ASR cache."""
+    calls = read_manifest(manifest).calls
+    with tempfile.TemporaryDirectory() as home:
+        transcriber = Transcriber(Settings(home=Path(home)))
+        for call in calls.itertuples(index=False):
+            options = TranscribeOptions.from_settings(transcriber.settings,
+                                                      language=call.language, layout=call.layout)
+            started = time.perf_counter()
+            result = transcriber.transcribe_file(call.audio_path, call.call_id, options)
+            yield call, result, time.perf_counter() - started
 
 
 def main() -> None:
@@ -37,37 +52,29 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scoring.json")
     args = parser.parse_args()
 
-    calls = read_manifest(args.manifest).calls
     rubrics = {"zh": load("ecommerce-zh"), "en": load("ecommerce-en")}
     rows = []
-    with tempfile.TemporaryDirectory() as home:
-        transcriber = Transcriber(Settings(home=Path(home)))
-        for call in calls.itertuples(index=False):
-            options = TranscribeOptions.from_settings(transcriber.settings,
-                                                      language=call.language, layout=call.layout)
+    for call, result, asr_s in transcribed_calls(args.manifest):
+        document = transcript.from_transcription(result)
+        rubric = rubrics[result.language]
+        score_document(document, rubric)  # warm-up: pinyin tables, regex caches
+        times = []
+        for _ in range(args.repeats):
             started = time.perf_counter()
-            result = transcriber.transcribe_file(call.audio_path, call.call_id, options)
-            asr_s = time.perf_counter() - started
-            document = transcript.from_transcription(result)
-            rubric = rubrics[result.language]
-            score_document(document, rubric)  # warm-up: pinyin tables, regex caches
-            times = []
-            for _ in range(args.repeats):
-                started = time.perf_counter()
-                score_document(document, rubric)
-                times.append(time.perf_counter() - started)
-            score_s = statistics.median(times)
-            outcomes = _outcomes(score_document(document, rubric))
-            script = Path(call.audio_path).with_suffix(".json")
-            truth = (_outcomes(score_document(transcript.load(script), rubric))
-                     if script.is_file() else {})
-            rows.append({"call_id": call.call_id, "audio_s": round(result.audio.duration_s, 1),
-                         "turns": len(document["turns"]), "asr_s": round(asr_s, 2),
-                         "score_s": round(score_s, 4),
-                         "ratio": round(score_s / asr_s, 4),
-                         "asr_outcomes": outcomes, "script_outcomes": truth})
-            print(f"{call.call_id:28s} audio {rows[-1]['audio_s']:6.1f}s  asr {asr_s:6.2f}s  "
-                  f"score {score_s * 1000:7.1f}ms  ratio {100 * score_s / asr_s:5.2f}%")
+            score_document(document, rubric)
+            times.append(time.perf_counter() - started)
+        score_s = statistics.median(times)
+        outcomes = _outcomes(score_document(document, rubric))
+        script = Path(call.audio_path).with_suffix(".json")
+        truth = (_outcomes(score_document(transcript.load(script), rubric))
+                 if script.is_file() else {})
+        rows.append({"call_id": call.call_id, "audio_s": round(result.audio.duration_s, 1),
+                     "turns": len(document["turns"]), "asr_s": round(asr_s, 2),
+                     "score_s": round(score_s, 4),
+                     "ratio": round(score_s / asr_s, 4),
+                     "asr_outcomes": outcomes, "script_outcomes": truth})
+        print(f"{call.call_id:28s} audio {rows[-1]['audio_s']:6.1f}s  asr {asr_s:6.2f}s  "
+              f"score {score_s * 1000:7.1f}ms  ratio {100 * score_s / asr_s:5.2f}%")
     agreement = _agreement(rows)
     print("\nper item: outcome on the ASR transcript = outcome on the script")
     for item, (same, n) in sorted(agreement.items()):

@@ -25,6 +25,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from pipeline.errors import ConfigError, ModelNotFoundError
 from pipeline.models.encoder import Encoder
 from pipeline.models.features import features_for
+from pipeline.models.tfidf import vectorizer_from_state, vectorizer_state
 from pipeline.support.cache import DiskCache, stable_key
 
 
@@ -151,12 +152,8 @@ class LabelModel:
                 tensors[f"{label}/dense"] = head.dense.astype(np.float32)
         save_file(tensors, str(directory / "heads.safetensors"))
         if self.vectorizer is not None:
-            vocabulary = {term: int(i) for term, i in self.vectorizer.vocabulary_.items()}
-            (directory / "tfidf.json").write_text(json.dumps({
-                "params": {k: self.vectorizer.get_params()[k] for k in
-                           ("analyzer", "ngram_range", "sublinear_tf", "min_df")},
-                "vocabulary": vocabulary, "idf": self.vectorizer.idf_.round(6).tolist(),
-            }, ensure_ascii=False), encoding="utf-8")
+            (directory / "tfidf.json").write_text(json.dumps(
+                vectorizer_state(self.vectorizer), ensure_ascii=False), encoding="utf-8")
         meta = {"version": self.version, "task": self.task, "method": self.method,
                 "labels": self.labels, "encoder": self.encoder_spec}
         (directory / "model.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
@@ -176,12 +173,8 @@ class LabelModel:
                                        tensors.get(f"{label}/dense"))
         vectorizer = None
         if (directory / "tfidf.json").is_file():
-            data = json.loads((directory / "tfidf.json").read_text(encoding="utf-8"))
-            params = data["params"]
-            params["ngram_range"] = tuple(params["ngram_range"])
-            vectorizer = TfidfVectorizer(**params, vocabulary=data["vocabulary"],
-                                         dtype=np.float32)
-            vectorizer.idf_ = np.asarray(data["idf"], dtype=np.float64)
+            vectorizer = vectorizer_from_state(
+                json.loads((directory / "tfidf.json").read_text(encoding="utf-8")))
         card_path = directory / "card.json"
         card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
         return cls(meta["version"], meta["task"], meta["method"], list(meta["labels"]), heads,

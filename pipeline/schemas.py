@@ -126,6 +126,7 @@ class InspectionSchema(pa.DataFrameModel):
     risk_score: Series[float] = pa.Field(ge=0, le=1, nullable=True)
     risk_level: Series[str] = pa.Field(isin=("low", "medium", "high"), nullable=True)
     risk_reasons: Series[object]
+    compliance: Series[object]  # the agent's compliance findings (pipeline.compliance)
     flags: Series[object]  # list of why the call needs review
     uncertainty: Series[float] = pa.Field(ge=0, le=1, nullable=True)  # classifiers' doubt
     metrics: Series[object]  # the conversation's numbers ({name: value})

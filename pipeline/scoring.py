@@ -28,6 +28,8 @@ from typing import Any
 import pandas as pd
 from pandera.typing import DataFrame
 
+from pipeline.compliance import findings as compliance_findings
+from pipeline.compliance import flags as compliance_flags
 from pipeline.config import NightlySettings, ScoringSettings
 from pipeline.conversation import ConversationMetrics, Roles, measure, turns_from_document
 from pipeline.outcomes import CallOutcome, judge_outcome
@@ -38,8 +40,9 @@ from pipeline.schemas import ITEM_RESULT_COLUMNS, InspectionSchema, ItemResultSc
 
 # Every reason a call is flagged for review (a flag is ``reason`` or ``reason:detail``): the
 # review queue filters on these.
-FLAG_REASONS = ("fatal", "low_score", "high_risk", "low_asr_confidence", "calibration_sample",
-                "roles_unknown", "roles_uncertain", "channels_swapped", "asr_gap")
+FLAG_REASONS = ("fatal", "low_score", "high_risk", "compliance", "low_asr_confidence",
+                "calibration_sample", "roles_unknown", "roles_uncertain", "channels_swapped",
+                "asr_gap")
 # Flags of calls whose agent could not be judged: reports count them apart ("not assessable"),
 # out of agent rankings and problem areas.
 NOT_ASSESSABLE_FLAGS = frozenset({"roles_unknown", "roles_uncertain"})
@@ -212,8 +215,10 @@ def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubri
     qa = None if metrics.roles != "known" and not fatal else score  # not assessable
     value, basis = composite(qa, facts.customer_rating, facts.nps, settings)
     risk = assess(turns, facts.history, labels=labels, roles=metrics.roles)
+    compliance = compliance_findings(turns, metrics.roles)
     flags = review_flags(call_id, judgements, qa, fatal, risk, turns, settings, batch,
                          roles=metrics.roles)
+    flags += compliance_flags(compliance)
     flags += recording_flags(metrics, recording, settings)
     inspection = {
         "call_id": ctx.call_id,
@@ -228,6 +233,7 @@ def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubri
         "risk_score": risk.score,
         "risk_level": risk.level,
         "risk_reasons": [reason.as_dict() for reason in risk.reasons],
+        "compliance": [finding.as_dict() for finding in compliance],
         "flags": flags,
         "uncertainty": uncertainty(labels),
         "metrics": {**{k: v for k, v in metrics.flat().items()

@@ -155,7 +155,9 @@ def decision_samples(view: CallView, outcomes: dict[str, str], human_risk: str,
         human = outcomes[item.item_id]
         if "na" in (human, item.outcome):
             continue
-        add(item.evidence or [], teaches.get(item.item_id), int(human == item.outcome))
+        # Why the item applied (the call is a complaint) is not an example of what it found.
+        found = [e for e in item.evidence or [] if not e.get("applies")]
+        add(found, teaches.get(item.item_id), int(human == item.outcome))
     inspection = view.inspection
     if inspection is not None and not (human_risk == "low" and inspection.risk_level == "low"):
         value = 0 if human_risk == "low" else 1

@@ -36,7 +36,7 @@ def judge(spec: dict, ctx: CallContext):
 def test_every_registered_type_is_tested_here() -> None:
     tested = {"any_phrase", "all_phrases", "no_phrase", "regex", "metric", "count", "label",
               "sequence", "all", "any", "not",
-              "similar_to", "resolution"}  # in test_similarity.py, test_outcomes.py
+              "similar_to", "resolution", "outcome"}  # in test_similarity.py, test_outcomes.py
     assert set(CONDITIONS) == tested
 
 

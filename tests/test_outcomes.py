@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline import outcomes
 from pipeline.conversation import turns_from_document
@@ -31,16 +32,35 @@ class TinySpace:
         return out
 
 
+def tiny_category() -> outcomes.CategoryHead:
+    """logistics_delay on 快递, price_dispute on 扣费, else other (n-grams only)."""
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), dtype=np.float32)
+    vectorizer.fit(["快递", "扣费"])
+    sparse = np.zeros((len(outcomes.CATEGORIES), len(vectorizer.vocabulary_)), np.float32)
+    for category, term in (("logistics_delay", "快递"), ("price_dispute", "扣费")):
+        sparse[outcomes.CATEGORIES.index(category), vectorizer.vocabulary_[term]] = 8.0
+    bias = np.zeros(len(outcomes.CATEGORIES), np.float32)
+    bias[outcomes.CATEGORIES.index("other")] = 1.0
+    dense = np.zeros((len(outcomes.CATEGORIES), DIM * len(outcomes.CUSTOMER_BLOCKS)),
+                     np.float32)
+    return outcomes.CategoryHead(vectorizer, sparse, dense, bias)
+
+
 def tiny_model(threshold: float = 0.5) -> outcomes.OutcomeModel:
-    """Resolved when the last customer turn thanks; dissatisfied when it complains."""
+    """Resolved when the last customer turn thanks; dissatisfied when it complains; a
+    complaint when the customer side complains; categories from ``tiny_category``."""
     resolved = np.zeros(DIM * len(outcomes.FEATURE_BLOCKS), dtype=np.float32)
     dissatisfied = resolved.copy()
     last_customer = outcomes.FEATURE_BLOCKS.index("last_customer") * DIM
     resolved[last_customer] = 6.0
     dissatisfied[last_customer + 1] = 6.0
+    complaint = np.zeros(DIM * len(outcomes.CUSTOMER_BLOCKS), dtype=np.float32)
+    complaint[DIM + 1] = 12.0  # the mean customer turn complains
     return outcomes.OutcomeModel("tiny", {"resolved": (resolved, -3.0),
-                                          "dissatisfied": (dissatisfied, -3.0)},
-                                 {"resolved": threshold}, {})
+                                          "dissatisfied": (dissatisfied, -3.0),
+                                          "complaint": (complaint, -3.0)},
+                                 {"resolved": threshold, "complaint": 0.5}, {},
+                                 category=tiny_category())
 
 
 def call(*turns: tuple[str, str]) -> dict:
@@ -109,8 +129,31 @@ def test_model_file_is_checked(tmp_path: Path) -> None:
 
 def test_bundled_model_loads() -> None:
     model = outcomes.bundled_model()
-    assert set(model.heads) == {"resolved", "dissatisfied"}
-    assert 0 < model.thresholds["resolved"] < 1
+    assert set(model.heads) == {"resolved", "dissatisfied", "complaint"}
+    assert 0 < model.thresholds["resolved"] < 1 and 0 < model.thresholds["complaint"] < 1
+    assert model.category is not None
+
+
+def test_complaint_and_category_with_the_turn_that_says_most() -> None:
+    outcome = judge(call(("customer", "你好"), ("agent", "您好，请讲"),
+                         ("customer", "快递三天了还没到，我要投诉"), ("agent", "马上为您催促")))
+    assert outcome.complaint_probability > 0.9
+    assert outcome.evidence["complaint"]["idx"] == 2
+    assert outcome.category == "logistics_delay" and outcome.category_probability > 0.5
+    assert outcome.evidence["category"]["idx"] == 2
+    assert "logistics_delay" in outcome.evidence["category"]["why"]
+    calm = judge(call(("customer", "请问怎么查询积分"), ("agent", "在App里查询")))
+    assert calm.complaint_probability < 0.1 and calm.category == "other"
+    stored = outcome.as_dict()
+    assert stored["category"] == "logistics_delay" and stored["complaint_probability"] > 0.9
+
+
+def test_a_category_head_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
+    bundled = json.loads((outcomes.bundled.path("outcomes") / "outcomes.json").read_text())
+    bundled["category"]["bias"] = bundled["category"]["bias"][:-1]
+    (tmp_path / "outcomes.json").write_text(json.dumps(bundled))
+    with pytest.raises(ModelIntegrityError, match="category head"):
+        outcomes.load_model(tmp_path)
 
 
 RUBRIC = {"id": "r", "version": 1, "language": "zh", "items": [
@@ -134,6 +177,36 @@ def test_resolution_condition(monkeypatch: pytest.MonkeyPatch, last_agent: str,
     assert card.as_json()["outcome"]["resolution"] in outcomes.RESOLUTIONS
     if expected == "na":
         assert "follow-up" in row["note"]
+
+
+COMPLAINT_RUBRIC = {"id": "c", "version": 1, "language": "zh", "items": [
+    {"id": "apology", "points": 5, "applies_if": {"outcome": "complaint"},
+     "pass_if": {"speaker": "agent", "any_phrase": ["抱歉"]}}]}
+
+
+@pytest.mark.parametrize(("customer", "expected"), [
+    ("快递还没到，我要投诉", "pass"),
+    ("请问积分怎么查", "na"),
+])
+def test_an_item_for_complaints_says_why_it_applied(monkeypatch: pytest.MonkeyPatch,
+                                                    customer: str, expected: str) -> None:
+    monkeypatch.setattr(outcomes, "bundled_model", tiny_model)
+    document = call(("customer", customer), ("agent", "抱歉，马上为您处理"))
+    card = score_document(document, from_dict(COMPLAINT_RUBRIC), similarity=TinySpace())
+    (row,) = card.items.to_dict("records")
+    assert row["outcome"] == expected
+    applied = [e for e in row["evidence"] if e.get("applies")]
+    assert len(applied) == 1 and applied[0]["idx"] == 0
+    assert "complaint p=" in applied[0]["why"]
+    found = [e for e in row["evidence"] if not e.get("applies")]
+    assert (expected == "pass") == bool(found)
+
+
+def test_an_item_for_complaints_is_na_without_an_outcome() -> None:
+    card = score_document(call(("customer", "快递还没到"), ("agent", "抱歉")),
+                          from_dict(COMPLAINT_RUBRIC))
+    (row,) = card.items.to_dict("records")
+    assert row["outcome"] == "na" and "no call-level complaint" in row["note"]
 
 
 def test_resolution_is_na_without_an_outcome() -> None:

@@ -239,6 +239,9 @@ def test_dashboard_shows_top3_heat_map_ranking_and_agreement(client_for) -> None
     for agent in ("A1", "A2", "B1", "B2"):
         assert f"<td>{agent}</td>" in html
     assert "forbidden-phrases" in html and "Cohen" in html
+    outcomes = html[html.index('id="outcomes"'):]
+    assert "resolved" in outcomes and "Complaints by category" in outcomes
+    assert re.search(r"<tr><td>[a-z ]+</td><td class=\"num\">\d+</td>", outcomes)
     scoped = client_for("sup1").get("/dashboard?date=2026-11-20").text
     assert "<td>B1</td>" not in scoped and "<td>A1</td>" in scoped
 
@@ -364,3 +367,7 @@ def test_call_page_shows_the_call_outcome(client_for, app_store) -> None:
              "escalated": "escalated"}[outcome["resolution"]]
     assert 'id="outcome"' in page and f"<strong>{shown}</strong>" in page
     assert "customer dissatisfied" in page
+    category = outcome["category"].replace("_", " ")
+    assert f'<strong id="category">{category}</strong>' in page
+    # the call's own id survives the outcome block (the audio and the forms use it)
+    assert f'action="/calls/{T1_CALL}/decision"' in page

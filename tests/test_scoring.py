@@ -100,11 +100,12 @@ def test_composite_weights_are_configurable() -> None:
 
 def test_labels_written_into_the_transcript_feed_label_conditions() -> None:
     rubric = load("ecommerce-zh")
-    document = call(("agent", "您好"), ("customer", "快递怎么还没到"))
-    document["turns"][1]["labels"] = {"customer.complaint": 0.92}
+    document = call(("agent", "您好"), ("customer", "快递怎么还没到"), ("agent", "嗯嗯"))
+    document["turns"][2]["labels"] = {"agent.offer_solution": 0.95}
     card = score_document(document, rubric)
-    three_step = card.items.set_index("item_id").loc["three-step-confirmation"]
-    assert three_step["outcome"] == "fail"  # it applies (labelled complaint) and was not done
+    offer = card.items.set_index("item_id").loc["offer-solution"]
+    assert offer["outcome"] == "pass"  # no phrase says so: the written label does
+    assert any("agent.offer_solution" in e["why"] for e in offer["evidence"])
 
 
 def test_mono_call_is_not_assessed_but_flagged() -> None:

@@ -18,6 +18,7 @@ from ports import free_port
 from sqlalchemy import create_engine, func, inspect, select, text
 from sqlalchemy.exc import OperationalError
 
+from pipeline import outcomes
 from pipeline.batch.run import inspect_call
 from pipeline.batch.scorer import Scorer
 from pipeline.config import Settings
@@ -32,11 +33,15 @@ def record_for(settings: Settings, name: str = "zh-model-call", extra_text: str 
     document = json.loads((EXAMPLES / "scripts" / f"{name}.json").read_text())
     if extra_text:
         document["turns"].append({"speaker": "customer", "text": extra_text})
-    call = {"call_id": name, "audio_path": None, "transcript_path": "x.json",
+    return inspect_call(Scorer(settings), call_row(name), document, {"asr": "test"})
+
+
+def call_row(call_id: str) -> dict:
+    """A manifest row for a chat log of team t1."""
+    return {"call_id": call_id, "audio_path": None, "transcript_path": "x.json",
             "layout": "stereo_agent_left", "language": "zh", "agent_id": "A1", "team": "t1",
             "queue": None, "started_at": None, "customer_id": "C1", "order_id": None,
             "customer_rating": None, "nps": None}
-    return inspect_call(Scorer(settings), call, document, {"asr": "test"})
 
 
 @pytest.fixture(scope="module")
@@ -249,11 +254,7 @@ def test_call_outcome_is_stored_with_its_words_redacted(store_url: str,
         {"speaker": "customer", "text": "我的手机13812345678一直没有信号"},
         {"speaker": "agent", "text": "请您私信提供联系方式，我们转交工作人员核实后联系您"},
         {"speaker": "customer", "text": "好的"}]}
-    call = {"call_id": "outcome-1", "audio_path": None, "transcript_path": "x.json",
-            "layout": "stereo_agent_left", "language": "zh", "agent_id": "A1", "team": "t1",
-            "queue": None, "started_at": None, "customer_id": "C1", "order_id": None,
-            "customer_rating": None, "nps": None}
-    record = inspect_call(Scorer(settings), call, document, {"asr": "test"})
+    record = inspect_call(Scorer(settings), call_row("outcome-1"), document, {"asr": "test"})
     assert record.inspection["outcome"]["resolution"] == "escalated"
     store = Store(store_url)
     store.write_call(record)
@@ -264,3 +265,22 @@ def test_call_outcome_is_stored_with_its_words_redacted(store_url: str,
     assert "13812345678" not in json.dumps(stored, ensure_ascii=False)
     exported = store.inspection_rows()
     assert exported.loc[0, "resolution"] == "escalated"
+    assert exported.loc[0, "category"] in outcomes.CATEGORIES
+
+
+def test_compliance_findings_are_stored_flagged_and_redacted(store_url: str,
+                                                             settings: Settings) -> None:
+    document = {"call_id": "compliance-1", "language": "zh", "turns": [
+        {"speaker": "customer", "text": "我的号码13812345678登录不了"},
+        {"speaker": "agent", "text": "请您把号码13812345678收到的验证码告诉我，我帮您登录"}]}
+    record = inspect_call(Scorer(settings), call_row("compliance-1"), document, {"asr": "test"})
+    assert "compliance:credentials" in record.inspection["flags"]
+    store = Store(store_url)
+    store.write_call(record)
+    with store.session() as session:
+        inspection = session.scalars(select(Inspection)).one()
+        assert inspection.flagged
+        (finding,) = inspection.compliance
+    assert finding["category"] == "credentials" and finding["evidence"][0]["idx"] == 1
+    assert "13812345678" not in json.dumps(finding, ensure_ascii=False)
+    assert store.inspection_rows().loc[0, "compliance"] == "credentials"

@@ -60,8 +60,10 @@ def print_scorecard(console: Console, card: Scorecard) -> None:
         outcome = card.outcome
         reason = (f" · contact reason: “{shown(outcome.contact_reason)}”"
                   if outcome.contact_reason else "")
+        category = (f" · {outcome.category.replace('_', ' ')} "
+                    f"({outcome.category_probability:.0%})" if outcome.category else "")
         console.print(f"  outcome: [bold]{outcome.resolution.replace('_', ' ')}[/] · customer "
-                      f"dissatisfied {outcome.dissatisfied_probability:.0%}{reason}")
+                      f"dissatisfied {outcome.dissatisfied_probability:.0%}{category}{reason}")
     risk_colour = {"low": "green", "medium": "yellow", "high": "red"}[inspection["risk_level"]]
     console.print(f"  malicious-complaint risk: [{risk_colour}]{inspection['risk_level']}[/] "
                   f"({inspection['risk_score']:.2f})")
@@ -72,15 +74,22 @@ def print_scorecard(console: Console, card: Scorecard) -> None:
         first = reason.evidence[0]
         when = f"{_time(first.start)} " if first.start is not None else ""
         console.print(f"    · {when}#{first.idx} {shown(first.why)}")
+    for finding in inspection["compliance"]:
+        first = finding["evidence"][0]
+        when = f"{_time(first['start'])} " if first["start"] is not None else ""
+        console.print(f"  [red]compliance: {finding['category']}[/] {when}#{first['idx']} "
+                      f"{shown(first['why'])}")
     table = Table("item", "outcome", "points", "evidence", show_lines=False, expand=False)
     table.columns[0].no_wrap = True
     for row in card.items.itertuples(index=False):
-        evidence = row.evidence[:2]
+        found = [e for e in row.evidence if not e.get("applies")][:2]
+        applied = [e for e in row.evidence if e.get("applies")][:1]
         lines = []
-        for e in evidence:
+        for e in found + applied:
             when = f"{_time(e['start'])} " if e["start"] is not None else ""
             turn = f"#{e['idx']} " if e["idx"] is not None else ""
-            lines.append(f"{when}{turn}{shown(e['why'])}")
+            because = "[dim]applies:[/] " if e.get("applies") else ""
+            lines.append(f"{because}{when}{turn}{shown(e['why'])}")
         if not lines:
             lines.append(f"[dim]{shown(row.note)}[/]")
         fatal = " [red](fatal)[/]" if row.fatal else ""

@@ -1,5 +1,6 @@
 """The numbers managers read: score trend, top-3 problem areas (team × item failure rate),
-agent ranking, risk counts and how far the AI agrees with people, for one day of the centre.
+agent ranking, risk counts, call outcomes (resolution, complaint categories, dissatisfaction,
+agent compliance findings) and how far the AI agrees with people, for one day of the centre.
 
 Days are the service centre's (``schedules.timezone``, default this machine's zone). Where a
 call was reviewed, people's answers replace the AI's: the dashboard shows what was decided.
@@ -27,6 +28,10 @@ from pipeline.store import Call, Inspection, ItemResult, ReviewDecision, as_utc
 
 TREND_DAYS = 14
 AGREEMENT_DAYS = 30
+RESOLUTIONS = ("resolved", "escalated", "not_resolved")
+# A call counts as a complaint / a dissatisfied customer at these probabilities.
+COMPLAINT_AT = 0.5
+DISSATISFIED_AT = 0.5
 
 
 @dataclass
@@ -40,6 +45,7 @@ class DaySummary:
     top3: list[dict[str, Any]] = field(default_factory=list)
     ranking: list[dict[str, Any]] = field(default_factory=list)
     risk: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, Any] = field(default_factory=dict)
     agreement: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -79,6 +85,7 @@ def day_summary(session: Session, scope: ColumnElement[bool], day: date | None,
         # Risk is still assessed on every call (capped at medium without roles: risk.assess).
         summary.risk = {level: int((today["risk_level"] == level).sum())
                         for level in ("low", "medium", "high")}
+        summary.outcomes = _outcomes(today)
         if not assessed.empty:
             summary.ranking = _ranking(assessed)
             day_items = _items(session, assessed["inspection_id"].tolist())
@@ -129,14 +136,14 @@ def _inspections(session: Session, scope: ColumnElement[bool], start: datetime, 
         select(Inspection.id, Call.call_id, Call.started_at, Call.team, Call.agent_id,
                Inspection.score, Inspection.human_score, Inspection.fatal,
                Inspection.risk_level, Inspection.human_risk_level, Inspection.flagged,
-               Inspection.status, _assessable())
+               Inspection.status, _assessable(), Inspection.outcome, Inspection.compliance)
         .join(Call, Call.call_id == Inspection.call_id)
         .where(Inspection.current.is_(True), Inspection.status != "failed", scope,
                Call.started_at >= start, Call.started_at < end)).all()
     frame = pd.DataFrame(rows, columns=["inspection_id", "call_id", "started_at", "team",
                                         "agent_id", "ai_score", "human_score", "fatal",
                                         "ai_risk", "human_risk", "flagged", "status",
-                                        "assessable"])
+                                        "assessable", "outcome", "compliance"])
     if frame.empty:
         return frame
     reviewed = frame["status"] == "reviewed"
@@ -147,6 +154,27 @@ def _inspections(session: Session, scope: ColumnElement[bool], start: datetime, 
     frame["team"] = frame["team"].fillna("(no team)")
     frame["agent_id"] = frame["agent_id"].fillna("(unknown)")
     return frame
+
+
+def _outcomes(today: pd.DataFrame) -> dict[str, Any]:
+    """The day's call outcomes: how many calls were resolved, escalated or left open; the
+    complaints by category, most first; how many customers ended dissatisfied (the outcome
+    model's own threshold); the agent compliance findings by category. Calls without an
+    outcome (roles unknown, no encoder) are counted as ``no_outcome``."""
+    judged = [o for o in today["outcome"] if isinstance(o, dict) and o.get("resolution")]
+    resolution = {r: sum(o["resolution"] == r for o in judged) for r in RESOLUTIONS}
+    complaints = [o for o in judged if o.get("category") and o.get("complaint_probability")
+                  is not None and o["complaint_probability"] >= COMPLAINT_AT]
+    categories = pd.Series([o["category"] for o in complaints], dtype=object).value_counts()
+    compliance = pd.Series([f.get("category") for found in today["compliance"]
+                            for f in found or []], dtype=object).value_counts()
+    return {"judged": len(judged), "no_outcome": len(today) - len(judged),
+            "resolution": resolution, "complaints": len(complaints),
+            "categories": [{"category": c, "calls": int(n)} for c, n in categories.items()],
+            "dissatisfied": sum(o.get("dissatisfied_probability", 0) >= DISSATISFIED_AT
+                                for o in judged),
+            "compliance": {str(c): int(n) for c, n in compliance.items()},
+            "compliance_calls": int(sum(bool(found) for found in today["compliance"]))}
 
 
 def _items(session: Session, inspection_ids: list[int]) -> pd.DataFrame:

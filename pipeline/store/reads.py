@@ -130,9 +130,14 @@ class StoreReads:
                     "composite_basis": inspection.composite_basis,
                     "risk_score": inspection.risk_score, "risk_level": inspection.risk_level,
                     "flags": ";".join(inspection.flags or []), "status": inspection.status,
+                    "compliance": ";".join(sorted({f.get("category", "")
+                                                   for f in inspection.compliance or []})),
                     "failure_reason": inspection.failure_reason,
                     "resolution": outcome.get("resolution"),
                     "dissatisfied_probability": outcome.get("dissatisfied_probability"),
+                    "complaint_probability": outcome.get("complaint_probability"),
+                    "category": outcome.get("category"),
+                    "category_probability": outcome.get("category_probability"),
                     "contact_reason": outcome.get("contact_reason"),
                     "created_at": inspection.created_at,
                 })

@@ -149,6 +149,8 @@ class Inspection(Base):
     risk_score: Mapped[float | None] = mapped_column(Float)
     risk_level: Mapped[str | None] = mapped_column(String(10), index=True)
     risk_reasons: Mapped[list[Any]] = mapped_column(default=list)
+    # What the agent must never ask or advise (pipeline.compliance), with evidence.
+    compliance: Mapped[list[Any]] = mapped_column(JSON, default=list)
     flags: Mapped[list[Any]] = mapped_column(default=list)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     uncertainty: Mapped[float | None] = mapped_column(Float)  # for the review queue's order

@@ -177,6 +177,7 @@ class StoreWrites:
             composite=plain_value(row["composite"]), composite_basis=row["composite_basis"],
             risk_score=plain_value(row["risk_score"]), risk_level=row["risk_level"],
             risk_reasons=self._redact_evidence(row["risk_reasons"], turns),
+            compliance=self._redact_evidence(row.get("compliance") or [], turns),
             flags=list(row["flags"]), flagged=bool(row["flags"]),
             uncertainty=row.get("uncertainty"), metrics=row.get("metrics") or {},
             outcome=self._redact_outcome(row.get("outcome"), turns),

@@ -20,10 +20,12 @@ class Evidence:
     end: float | None
     text: str
     why: str
+    applies: bool = False  # why the item applied (or did not), not what it found
 
     def as_dict(self) -> dict[str, Any]:
-        return {"idx": self.idx, "start": self.start, "end": self.end, "text": self.text,
-                "why": self.why}
+        out = {"idx": self.idx, "start": self.start, "end": self.end, "text": self.text,
+               "why": self.why}
+        return {**out, "applies": True} if self.applies else out
 
 
 @dataclass(frozen=True)

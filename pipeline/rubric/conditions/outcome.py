@@ -1,10 +1,13 @@
-"""The ``resolution`` test: the call's outcome (``pipeline.outcomes``) is one of these.
+"""Tests on the call's outcome (``pipeline.outcomes``), each with the turn it rests on.
 
     {resolution: [resolved], na_when: [escalated]}
+    {outcome: complaint}
+    {outcome: dissatisfied, min_prob: 0.6}
 
-True when the call was resolved, false when it was not, and not judged (the item ``na``) when
-it was handed on: an escalated problem is resolved or not on the follow-up, not in this call.
-The evidence is the turn the outcome rests on.
+``resolution`` is true when the call was resolved, false when it was not, and not judged (the
+item ``na``) when it was handed on: an escalated problem is resolved or not on the follow-up,
+not in this call. ``outcome`` compares a call-level probability with a threshold (default: the
+model's own); it is what ``applies_if`` asks when an item is for complaints only.
 """
 
 from __future__ import annotations
@@ -48,3 +51,36 @@ def _resolution(p: ResolutionTest, scope: Scope, ctx: CallContext, within: list[
                       " judged on the follow-up")
     return Result(outcome.resolution in p.resolution, (evidence,),
                   f"the call's outcome, for {' / '.join(p.resolution)}")
+
+
+class CallOutcomeTest(BaseModel):
+    """``{outcome: complaint}``: the call is a complaint (the call-level head, not any single
+    turn); ``{outcome: dissatisfied, min_prob: 0.6}``: the customer ends dissatisfied."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["complaint", "dissatisfied"]
+    min_prob: float | None = Field(default=None, ge=0, le=1)  # None: the model's threshold
+
+
+def _needs_roles_for(p: CallOutcomeTest) -> str:
+    return f"the call's {p.outcome} judgement"
+
+
+@condition("outcome", CallOutcomeTest, "the call is a complaint / the customer ends "
+           "dissatisfied (call level)", _needs_roles_for)
+def _call_outcome(p: CallOutcomeTest, scope: Scope, ctx: CallContext,
+                  within: list[int] | None) -> Result:
+    outcome = ctx.outcome
+    probability = None if outcome is None else getattr(outcome, f"{p.outcome}_probability")
+    if probability is None:
+        return Result(None, reason=f"no call-level {p.outcome} judgement on this call (needs "
+                      "the sentence encoder, the outcome model and known speaker roles)")
+    threshold = p.min_prob if p.min_prob is not None else outcome.thresholds.get(p.outcome, 0.5)
+    found = outcome.evidence.get(p.outcome) or outcome.evidence.get("contact_reason") or {}
+    why = f"{p.outcome} p={probability:.2f} over the call (≥ {threshold:.2f} counts)"
+    idx = found.get("idx")
+    evidence = (ctx.turn_evidence(int(idx), f"{why}; {found.get('why', '')}".rstrip("; "))
+                if idx is not None and idx in ctx.turns.index
+                else Evidence(None, None, None, "", why))
+    return Result(probability >= threshold, (evidence,), f"the call's {p.outcome} probability")
