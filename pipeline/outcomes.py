@@ -265,6 +265,10 @@ def judge_outcome(turns: pd.DataFrame, roles: str, similarity: Similarity | None
         resolution = "not_resolved"
         evidence["resolution"] = {"idx": rows[-1][0], "text": rows[-1][2],
                                   "why": f"resolved p={resolved:.2f}, nothing handed on"}
+    last_customer = next(r for r in reversed(rows) if r[1] == "customer")
+    evidence["dissatisfied"] = {"idx": last_customer[0], "text": last_customer[2],
+                                "why": f"dissatisfied p={dissatisfied:.2f}; the customer's "
+                                       "last turn"}
     reason = contact_reason(rows)
     if reason is not None:
         evidence["contact_reason"] = {"idx": reason[1], "text": reason[0],

@@ -90,6 +90,7 @@ def test_handed_on_is_escalated_with_the_turn_as_evidence() -> None:
     assert outcome.evidence["resolution"]["idx"] == 1
     assert "私信" in outcome.evidence["resolution"]["why"]
     assert outcome.dissatisfied_probability > 0.9
+    assert outcome.evidence["dissatisfied"]["idx"] == 2  # the customer's last word
 
 
 def test_left_open_is_not_resolved() -> None:

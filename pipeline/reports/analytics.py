@@ -29,8 +29,9 @@ from pipeline.store import Call, Inspection, ItemResult, ReviewDecision, as_utc
 TREND_DAYS = 14
 AGREEMENT_DAYS = 30
 RESOLUTIONS = ("resolved", "escalated", "not_resolved")
-# A call counts as a complaint / a dissatisfied customer at these probabilities.
-COMPLAINT_AT = 0.5
+# A call counts as a complaint at the bundled rubrics' threshold for complaint items, a
+# customer as dissatisfied at even odds.
+COMPLAINT_AT = 0.45
 DISSATISFIED_AT = 0.5
 
 
@@ -158,8 +159,8 @@ def _inspections(session: Session, scope: ColumnElement[bool], start: datetime, 
 
 def _outcomes(today: pd.DataFrame) -> dict[str, Any]:
     """The day's call outcomes: how many calls were resolved, escalated or left open; the
-    complaints by category, most first; how many customers ended dissatisfied (the outcome
-    model's own threshold); the agent compliance findings by category. Calls without an
+    complaints by category, most first; how many customers ended dissatisfied; the agent
+    compliance findings by category. Calls without an
     outcome (roles unknown, no encoder) are counted as ``no_outcome``."""
     judged = [o for o in today["outcome"] if isinstance(o, dict) and o.get("resolution")]
     resolution = {r: sum(o["resolution"] == r for o in judged) for r in RESOLUTIONS}

@@ -77,7 +77,7 @@ def _call_outcome(p: CallOutcomeTest, scope: Scope, ctx: CallContext,
         return Result(None, reason=f"no call-level {p.outcome} judgement on this call (needs "
                       "the sentence encoder, the outcome model and known speaker roles)")
     threshold = p.min_prob if p.min_prob is not None else outcome.thresholds.get(p.outcome, 0.5)
-    found = outcome.evidence.get(p.outcome) or outcome.evidence.get("contact_reason") or {}
+    found = outcome.evidence.get(p.outcome) or {}
     why = f"{p.outcome} p={probability:.2f} over the call (≥ {threshold:.2f} counts)"
     idx = found.get("idx")
     evidence = (ctx.turn_evidence(int(idx), f"{why}; {found.get('why', '')}".rstrip("; "))
