@@ -27,7 +27,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from pipeline.conversation import Roles
-from pipeline.rubric.conditions import Evidence
+from pipeline.rubric.conditions import Evidence, evidence_time
 
 Category = Literal["remote_access", "credentials", "personal_payment", "tax_evasion"]
 CATEGORIES: tuple[Category, ...] = ("remote_access", "credentials", "personal_payment",
@@ -142,7 +142,7 @@ def findings(turns: pd.DataFrame, roles: Roles = "known") -> list[ComplianceFind
             unsure = "" if row.speaker == "agent" else " (speaker not known: may be the customer)"
             why = f"{rule.description}: “{match.group(0)}”{unsure}"
             out.append(ComplianceFinding(rule.id, rule.category, rule.description, Evidence(
-                int(row.idx), _time(row.start), _time(row.end), text, why)))
+                int(row.idx), evidence_time(row.start), evidence_time(row.end), text, why)))
     return out
 
 
@@ -151,6 +151,3 @@ def flags(found: list[ComplianceFinding]) -> list[str]:
     seen = {f.category for f in found}
     return [f"compliance:{c}" for c in CATEGORIES if c in seen]
 
-
-def _time(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.conversation import ROLES, ROLES_UNKNOWN, Roles, roles_of
-from pipeline.rubric.conditions import Evidence
+from pipeline.rubric.conditions import Evidence, evidence_time
 
 # Turns that may be the customer's: an ``unknown`` one may be (mono), a bot's never is.
 CUSTOMER_SIDE = ("customer", "unknown")
@@ -188,7 +188,8 @@ def rule_reasons(turns: pd.DataFrame) -> list[RiskReason]:
             for match in rule.pattern.finditer(text):
                 if rule.negatable and _NEGATION.search(text[: match.start()]):
                     continue
-                evidence = Evidence(int(row.idx), _num(row.start), _num(row.end), text,
+                evidence = Evidence(int(row.idx), evidence_time(row.start),
+                                    evidence_time(row.end), text,
                                     f"{_unsure(row.speaker)}{rule.description}: "
                                     f"“{match.group(0)}”")
                 found.setdefault(rule.category, (rule, []))[1].append(evidence)
@@ -222,8 +223,9 @@ def model_reasons(turns: pd.DataFrame, labels: pd.DataFrame | None,
         if hits.empty:
             continue
         evidence = tuple(
-            Evidence(int(row.idx), _num(by_idx.at[row.idx, "start"]),
-                     _num(by_idx.at[row.idx, "end"]), str(by_idx.at[row.idx, "raw_text"]),
+            Evidence(int(row.idx), evidence_time(by_idx.at[row.idx, "start"]),
+                     evidence_time(by_idx.at[row.idx, "end"]),
+                     str(by_idx.at[row.idx, "raw_text"]),
                      f"{_unsure(by_idx.at[row.idx, 'speaker'])}{signal.description} "
                      f"(p={row.probability:.2f})")
             for row in hits.head(3).itertuples(index=False)
@@ -282,6 +284,3 @@ def _unsure(speaker: Any) -> str:
     """What a reason's evidence says when nobody knows who said it."""
     return "speaker unknown: " if speaker == "unknown" else ""
 
-
-def _num(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else round(float(value), 3)

@@ -105,7 +105,7 @@ class Scorecard:
         metrics = self.metrics
         return {
             "inspection": inspection,
-            "outcome": self.outcome.as_dict() if self.outcome is not None else None,
+            "outcome": inspection["outcome"],
             "items": self.items.to_dict(orient="records"),
             "metrics": {**metrics.flat(),
                         "silences": [{"start": s.start, "end": s.end, "kind": s.kind,

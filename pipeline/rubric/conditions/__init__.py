@@ -40,12 +40,27 @@ from pipeline.rubric.conditions.context import (
     Result,
     Similarity,
     Window,
+    evidence_time,
 )
 from pipeline.rubric.conditions.regex import RegexError, compile_regex
 from pipeline.rubric.conditions.scope import SCOPE_KEYS, Scope, select_turns
 
 __all__ = [
-    "CONDITIONS", "SCOPE_KEYS", "CallContext", "Condition", "ConditionError", "ConditionType",
-    "Evidence", "RegexError", "Result", "Scope", "Similarity", "Window", "compile_regex",
-    "condition", "parse", "select_turns",
+    "CONDITIONS",
+    "SCOPE_KEYS",
+    "CallContext",
+    "Condition",
+    "ConditionError",
+    "ConditionType",
+    "Evidence",
+    "RegexError",
+    "Result",
+    "Scope",
+    "Similarity",
+    "Window",
+    "compile_regex",
+    "condition",
+    "evidence_time",
+    "parse",
+    "select_turns",
 ]

@@ -84,9 +84,10 @@ class CallContext:
 
     def turn_evidence(self, idx: int, why: str, text: str | None = None) -> Evidence:
         row = self.turns.loc[idx]
-        return Evidence(int(idx), _float(row["start"]), _float(row["end"]),
+        return Evidence(int(idx), evidence_time(row["start"]), evidence_time(row["end"]),
                         str(row["raw_text"]) if text is None else text, why)
 
 
-def _float(value: Any) -> float | None:
+def evidence_time(value: Any) -> float | None:
+    """A turn's start or end as evidence shows it: seconds to the millisecond, or None."""
     return None if value is None or pd.isna(value) else round(float(value), 3)
