@@ -2,15 +2,15 @@
 left open; is the customer dissatisfied; why did they make contact. Judged on the whole call,
 with evidence.
 
-- ``dissatisfied_probability`` and the resolved probability come from two logistic heads over
-  e5 sentence vectors of the call (first, last and mean customer turn, last agent turn),
-  trained on STC-3's crowd labels (satisfaction S < 0; task accomplished A > 0) by
-  ``pipeline.training.outcomes``; artifact ``models/outcomes/outcomes.json``.
-- ``resolution``: ``escalated`` when the agent's last six turns hand the problem on (a
-  specialist, a callback, a ticket, "DM us"), with that turn as evidence, unless the resolved
-  head is sure the problem was solved anyway (``handed_on_below``, chosen on the tune half of
-  the labelled dialogues); otherwise ``resolved`` when the resolved head says so, else
-  ``not_resolved``.
+- ``dissatisfied_probability``, the resolved and the escalated probability come from logistic
+  heads over e5 sentence vectors of the call (first, last and mean customer turn, last agent
+  turn), trained by ``pipeline.training.outcomes`` (dissatisfied on STC-3's crowd labels,
+  resolved and escalated on hand labels of how real dialogues ended); artifact
+  ``models/outcomes/outcomes.json``.
+- ``resolution``: ``escalated`` when one of the agent's last six turns hands the problem on (a
+  specialist, a callback, a ticket, "DM us"), with that turn as evidence, and the escalated
+  head agrees that the dialogue ends handed on; otherwise ``resolved`` when the resolved head
+  says so, else ``not_resolved``.
 - ``complaint_probability``: a logistic head over the first and the mean customer turn,
   trained on hand labels of real dialogues (``models/outcome_labels``); rubric items apply
   to complaints through it (``{outcome: complaint}``). Evidence: the customer turn the head
@@ -56,8 +56,9 @@ CATEGORIES: tuple[Category, ...] = ("logistics_delay", "product_quality", "servi
 FEATURE_BLOCKS = ("first_customer", "last_customer", "mean_customer", "last_agent")
 # The blocks each head reads; complaint and category are about the customer's side alone.
 CUSTOMER_BLOCKS = ("first_customer", "mean_customer")
-HEAD_BLOCKS = {"resolved": FEATURE_BLOCKS, "dissatisfied": FEATURE_BLOCKS,
-               "complaint": CUSTOMER_BLOCKS}
+HEAD_BLOCKS = {"resolved": FEATURE_BLOCKS, "escalated": FEATURE_BLOCKS,
+               "dissatisfied": FEATURE_BLOCKS, "complaint": CUSTOMER_BLOCKS}
+REQUIRED_HEADS = ("resolved", "escalated", "dissatisfied")  # each with a threshold
 MAX_CHARS = 512  # characters of a turn the encoder reads
 REASON_CHARS = 40
 # The agent hands the problem on: to a specialist or another team, a callback, a ticket.
@@ -148,8 +149,9 @@ def load_model(directory: Path) -> OutcomeModel:
                 np.isfinite(weights).all() and math.isfinite(bias)):
             raise ModelIntegrityError(f"{path}: head {name!r} is unknown or has the wrong "
                                       "shape or values")
-    if not {"resolved", "dissatisfied"} <= set(heads) or "resolved" not in thresholds:
-        raise ModelIntegrityError(f"{path}: needs heads 'resolved' and 'dissatisfied'")
+    if not set(REQUIRED_HEADS) <= set(heads) or not {"resolved", "escalated"} <= set(thresholds):
+        raise ModelIntegrityError(f"{path}: needs heads {', '.join(REQUIRED_HEADS)} and the "
+                                  "resolved and escalated thresholds")
     if "complaint" in heads and "complaint" not in thresholds:
         raise ModelIntegrityError(f"{path}: the complaint head has no threshold")
     return OutcomeModel(encoder, heads, thresholds, data.get("card", {}),
@@ -246,6 +248,7 @@ def judge_outcome(turns: pd.DataFrame, roles: str, similarity: Similarity | None
                                   f"{getattr(similarity, 'version', '?')}: retrain it")
     row = features(feature_texts(pairs), similarity)
     resolved = float(_probability(model, "resolved", row))
+    escalated = float(_probability(model, "escalated", row))
     dissatisfied = float(_probability(model, "dissatisfied", row))
     evidence: dict[str, dict[str, Any]] = {}
     complaint, category, category_p = _complaint_and_category(model, rows, row, similarity,
@@ -253,10 +256,11 @@ def judge_outcome(turns: pd.DataFrame, roles: str, similarity: Similarity | None
     last_agent = [r for r in rows if r[1] == "agent"][-HANDOVER_TURNS:]
     handed = next(((i, t, m) for i, _, t in reversed(last_agent)
                    if (m := _ESCALATION.search(t))), None)
-    if handed is not None and resolved < model.thresholds.get("handed_on_below", 1.0):
+    if handed is not None and escalated >= model.thresholds["escalated"]:
         resolution: Resolution = "escalated"
         evidence["resolution"] = {"idx": handed[0], "text": handed[1],
-                                  "why": f"handed on: “{handed[2].group(0)}”"}
+                                  "why": f"handed on: “{handed[2].group(0)}”, escalated "
+                                         f"p={escalated:.2f}"}
     elif resolved >= model.thresholds["resolved"]:
         resolution = "resolved"
         idx, _, text = rows[-1]
@@ -264,7 +268,9 @@ def judge_outcome(turns: pd.DataFrame, roles: str, similarity: Similarity | None
     else:
         resolution = "not_resolved"
         evidence["resolution"] = {"idx": rows[-1][0], "text": rows[-1][2],
-                                  "why": f"resolved p={resolved:.2f}, nothing handed on"}
+                                  "why": f"resolved p={resolved:.2f}, " + (
+                                      "nothing handed on" if handed is None else
+                                      f"escalated p={escalated:.2f}")}
     last_customer = next(r for r in reversed(rows) if r[1] == "customer")
     evidence["dissatisfied"] = {"idx": last_customer[0], "text": last_customer[2],
                                 "why": f"dissatisfied p={dissatisfied:.2f}; the customer's "

@@ -57,9 +57,10 @@ def tiny_model(threshold: float = 0.5) -> outcomes.OutcomeModel:
     complaint = np.zeros(DIM * len(outcomes.CUSTOMER_BLOCKS), dtype=np.float32)
     complaint[DIM + 1] = 12.0  # the mean customer turn complains
     return outcomes.OutcomeModel("tiny", {"resolved": (resolved, -3.0),
+                                          "escalated": (resolved * 0, 3.0),  # if handed on
                                           "dissatisfied": (dissatisfied, -3.0),
                                           "complaint": (complaint, -3.0)},
-                                 {"resolved": threshold, "complaint": 0.5}, {},
+                                 {"resolved": threshold, "escalated": 0.5, "complaint": 0.5}, {},
                                  category=tiny_category())
 
 
@@ -80,6 +81,16 @@ def test_resolved_when_the_customer_ends_content() -> None:
     assert outcome.dissatisfied_probability < 0.1
     assert outcome.contact_reason == "我的快递三天了还没到"  # the @mention is not the reason
     assert outcome.evidence["resolution"]["idx"] == 2
+
+
+def test_handed_on_is_escalated_only_when_the_escalated_head_agrees() -> None:
+    model = tiny_model()
+    weights, _ = model.heads["escalated"]
+    model.heads["escalated"] = (weights, -3.0)
+    outcome = outcomes.judge_outcome(
+        turns_from_document(call(("customer", "扣费不对"), ("agent", "已退款，后续有问题请私信"),
+                                 ("customer", "好的谢谢"))), "known", TinySpace(), model)
+    assert outcome.resolution == "resolved"  # 私信 is an offer here, not where it was left
 
 
 def test_handed_on_is_escalated_with_the_turn_as_evidence() -> None:
@@ -130,8 +141,9 @@ def test_model_file_is_checked(tmp_path: Path) -> None:
 
 def test_bundled_model_loads() -> None:
     model = outcomes.bundled_model()
-    assert set(model.heads) == {"resolved", "dissatisfied", "complaint"}
-    assert 0 < model.thresholds["resolved"] < 1 and 0 < model.thresholds["complaint"] < 1
+    assert set(model.heads) == {"resolved", "escalated", "dissatisfied", "complaint"}
+    assert 0 < model.thresholds["resolved"] < 1 and 0 < model.thresholds["escalated"] < 1
+    assert 0 < model.thresholds["complaint"] < 1
     assert model.category is not None
 
 
@@ -214,3 +226,39 @@ def test_resolution_is_na_without_an_outcome() -> None:
     card = score_document(call(("customer", "快递还没到"), ("agent", "好的")), from_dict(RUBRIC))
     (row,) = card.items.to_dict("records")
     assert row["outcome"] == "na" and "no call outcome" in row["note"]
+
+
+def _labels(directory: Path, name: str, records: list[dict]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / name).write_text("".join(json.dumps(r) + "\n" for r in records),
+                                  encoding="utf-8")
+
+
+def test_the_heads_learn_how_a_dialogue_ended_from_hand_labels(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    from types import SimpleNamespace
+
+    from pipeline.training import outcomes as training
+
+    turns = [SimpleNamespace(party="customer", text="还没到"), SimpleNamespace(party="agent",
+                                                                               text="已催促")]
+    dialogues = [SimpleNamespace(source=s, group=f"{s.split('_')[0]}:{k}", turns=turns)
+                 for s, k in (("stc3_zh", "1"), ("stc3_en", "1"), ("musied_call", "2"),
+                              ("musied_call", "3"))]
+    monkeypatch.setattr(training, "load_dialogues", lambda data: dialogues)
+    monkeypatch.setattr(training, "split_of", lambda group: "train")
+    labels = tmp_path / "labels"
+    _labels(labels, "a.jsonl", [{"key": k, "complaint": True, "category": "logistics_delay"}
+                                for k in ("stc3_zh:1", "musied_call:2", "musied_call:3")])
+    _labels(labels / training.ENDINGS, "a.jsonl",
+            [{"key": "stc3_zh:1", "resolution": "escalated", "dissatisfied": True},
+             {"key": "musied_call:2", "resolution": "resolved", "dissatisfied": False}])
+    rows = training.labelled_rows(tmp_path, labels)
+    assert [(r["group"], r["resolved"], r["escalated"], r["dissatisfied"]) for r in rows] == [
+        ("stc3:1", False, True, True), ("stc3:1", False, True, True),  # zh's label holds for en
+        ("musied:2", True, False, False), ("musied:3", None, None, None)]  # ending not labelled
+    _labels(labels / training.ENDINGS, "a.jsonl",
+            [{"key": "musied_call:2", "resolution": "solved", "dissatisfied": False}])
+    with pytest.raises(ValueError, match="unknown resolution"):
+        training.labelled_rows(tmp_path, labels)
