@@ -58,7 +58,8 @@ FEATURE_BLOCKS = ("first_customer", "last_customer", "mean_customer", "last_agen
 CUSTOMER_BLOCKS = ("first_customer", "mean_customer")
 HEAD_BLOCKS = {"resolved": FEATURE_BLOCKS, "escalated": FEATURE_BLOCKS,
                "dissatisfied": FEATURE_BLOCKS, "complaint": CUSTOMER_BLOCKS}
-REQUIRED_HEADS = ("resolved", "escalated", "dissatisfied")  # each with a threshold
+REQUIRED_HEADS = ("resolved", "escalated", "dissatisfied")
+RESOLUTION_HEADS = ("resolved", "escalated")  # the resolution is decided on their thresholds
 MAX_CHARS = 512  # characters of a turn the encoder reads
 REASON_CHARS = 40
 # The agent hands the problem on: to a specialist or another team, a callback, a ticket.
@@ -149,9 +150,9 @@ def load_model(directory: Path) -> OutcomeModel:
                 np.isfinite(weights).all() and math.isfinite(bias)):
             raise ModelIntegrityError(f"{path}: head {name!r} is unknown or has the wrong "
                                       "shape or values")
-    if not set(REQUIRED_HEADS) <= set(heads) or not {"resolved", "escalated"} <= set(thresholds):
-        raise ModelIntegrityError(f"{path}: needs heads {', '.join(REQUIRED_HEADS)} and the "
-                                  "resolved and escalated thresholds")
+    if not set(REQUIRED_HEADS) <= set(heads) or not set(RESOLUTION_HEADS) <= set(thresholds):
+        raise ModelIntegrityError(f"{path}: needs heads {', '.join(REQUIRED_HEADS)} and "
+                                  f"thresholds for {', '.join(RESOLUTION_HEADS)}")
     if "complaint" in heads and "complaint" not in thresholds:
         raise ModelIntegrityError(f"{path}: the complaint head has no threshold")
     return OutcomeModel(encoder, heads, thresholds, data.get("card", {}),

@@ -219,10 +219,11 @@ def main() -> None:
     labelled_x = _row_features(labelled, space)
     heads, thresholds, metrics = {}, {}, {}
     category = _labelled_heads(labelled, labelled_x, heads, thresholds, metrics)
-    hand = [r for r in labelled if r["resolved"] is not None]
+    ended = np.array([r["resolved"] is not None for r in labelled])  # ending labelled
     sources = {"crowd": (stc3_x[crowd_train], [r for r, t in zip(stc3, crowd_train, strict=True)
                                                if t]),
-               "hand": (labelled_x[[r["resolved"] is not None for r in labelled]], hand)}
+               "hand": (labelled_x[ended], [r for r, e in zip(labelled, ended, strict=True)
+                                            if e])}
     crowd_truth = [r for r, t in zip(stc3, crowd_train, strict=True) if not t]
     for name, targets in ENDING_TARGETS.items():
         x, rows = sources[targets]
