@@ -20,9 +20,10 @@ COPY flows ./flows
 COPY review ./review
 COPY rubrics ./rubrics
 COPY models ./models
-# CPU-only torch first, so that the pinned torch==2.13.0 never pulls CUDA packages.
+# CPU-only torch first, so that the pinned torch==2.13.0 never pulls CUDA packages. The
+# diarize extra: most centres record mono, which needs diarization for speaker roles.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
- && pip install . \
+ && pip install ".[diarize]" \
  && python -c "from pipeline.config import get_settings; from pipeline.models.whisper import resolve_model; resolve_model('base', get_settings().model_dir)"
 
 COPY examples ./examples

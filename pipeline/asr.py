@@ -140,6 +140,9 @@ class DiarizationInfo:
 
     backend: str
     parties: int
+    # (start, end, party who started it) where two voices were heard at once; None: not
+    # looked for.
+    overlaps: list[tuple[float, float, str | None]] | None = None
 
 
 class Transcriber:
@@ -481,7 +484,9 @@ def _party(diarized: diarize.Diarization | None, start: float, end: float) -> st
 def _diarization_info(diarized: diarize.Diarization | None) -> DiarizationInfo | None:
     if diarized is None:
         return None
-    return DiarizationInfo(diarized.backend, diarized.parties)
+    overlaps = (None if diarized.overlaps is None
+                else [(o.start, o.end, o.by) for o in diarized.overlaps])
+    return DiarizationInfo(diarized.backend, diarized.parties, overlaps)
 
 
 def speech_spans(samples: np.ndarray) -> list[tuple[float, float]]:

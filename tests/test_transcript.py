@@ -102,3 +102,16 @@ def test_speech_spans_must_be_times(speech: object) -> None:
                 "turns": [{"speaker": "agent", "text": "您好", "start": 0.0, "end": 1.0}]}
     with pytest.raises(TranscriptError, match="speech"):
         transcript.validate(document)
+
+
+@pytest.mark.parametrize("overlaps", [[{"start": 1.0, "end": 2.0, "by": "boss"}],
+                                      [{"start": -1.0, "end": 2.0, "by": "agent"}],
+                                      [{"start": 2.0, "end": 1.0, "by": "agent"}],
+                                      [{"start": 1.0, "by": "agent"}], "sometimes"])
+def test_overlaps_must_be_times_with_a_role(overlaps: object) -> None:
+    document = {"call_id": "C1", "language": "zh", "overlaps": overlaps,
+                "turns": [{"speaker": "agent", "text": "您好", "start": 0.0, "end": 1.0}]}
+    with pytest.raises(TranscriptError, match="overlaps"):
+        transcript.validate(document)
+    document["overlaps"] = [{"start": 1.0, "end": 2.0, "by": "unknown"}]
+    assert transcript.validate(document) is document

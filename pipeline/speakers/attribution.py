@@ -4,7 +4,8 @@ Stereo: each channel is a speaker by the declared layout, and the words check it
 declared the wrong way round (agent on the right) is swapped when the content says so
 strongly (``swap_confidence``), and the roles are ``uncertain`` when it points that way less
 surely. Mono: the diarizer's parties ("S1", "S2") get their roles from what each says and how
-(``roles.assign_roles``); below ``min_role_confidence`` they are ``uncertain``. A mono
+(``roles.assign_roles``); below ``min_role_confidence``, or when one party holds nearly all
+the talk (two voices joined, ``min_party_share``), they are ``uncertain``. A mono
 recording without diarization, or with one voice, keeps ``unknown`` turns.
 
 Roles that are not ``known`` make the agent's items ``na`` and send the call to review.
@@ -22,6 +23,7 @@ from pipeline.speakers import roles as role_model
 
 RolesStatus = Literal["known", "uncertain", "unknown"]
 _SWAP = {"agent": "customer", "customer": "agent"}
+MIN_TURNS_FOR_SHARE = 10  # fewer rows: a lopsided share can be a short call's chance
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,29 @@ def attribute(segments: pd.DataFrame, layout: str, language: str,
             "the diarizer heard one voice only",))
     assignment = role_model.assign_roles(_party_turns(segments, "party"), language, "call")
     status = assignment.status(settings.min_role_confidence)
+    evidence = assignment.evidence
+    joined = _joined_voices(segments, settings.min_party_share)
+    if joined:
+        status, evidence = "uncertain", (joined, *evidence)
     speakers = segments["party"].map(assignment.roles).fillna("unknown")
     return (segments.assign(speaker=speakers),
             RolesInfo("diarization", status, round(assignment.confidence, 4),
-                      parties=dict(assignment.roles), evidence=assignment.evidence))
+                      parties=dict(assignment.roles), evidence=evidence))
+
+
+def _joined_voices(segments: pd.DataFrame, min_share: float) -> str | None:
+    """Why the diarizer probably joined the two voices, or None: on a call of 10 turns or
+    more, one party holds nearly all the talk (it split off a few stray windows)."""
+    if len(segments) < MIN_TURNS_FOR_SHARE:
+        return None
+    talk = (segments["end"] - segments["start"]).clip(lower=0).groupby(segments["party"]).sum()
+    if talk.sum() <= 0:
+        return None
+    party, share = str(talk.idxmin()), float(talk.min() / talk.sum())
+    if share >= min_share:
+        return None
+    return (f"{party} holds {share:.0%} of the talk, which a two-party service call rarely "
+            "does: the diarizer has probably joined the two voices")
 
 
 def _check_channels(segments: pd.DataFrame, language: str, settings: SpeakerSettings

