@@ -259,3 +259,41 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if b - a >= MIN_SENTENCE_CHARS:
             out.append((a, b))
     return out[:MAX_SENTENCES]
+
+
+# A clause that only greets, thanks or apologises (the whole clause, address forms such as 亲亲
+# and end particles aside).
+_COURTESY = re.compile(
+    r"(?:您好|你好|hello|hi|hey"
+    r"|(?:确实是?)?(?:非常|十分|很|真的)?(?:抱歉|对不起|不好意思)"
+    r"|(?:给您)?(?:的使用)?(?:带来|造成)了?(?:这么|如此)?(?:的)?"
+    r"(?:不便|困扰|麻烦|不好的(?:消费|使用|购物)?体验)"
+    r"|(?:谢谢|感谢)您?的?(?:耐心等待|支持|关注|理解)?"
+    r"|thanks?(?: you)?(?: so much)?"
+    r"|(?:(?:we|i) ?(?:are|am|'re|'m) ?)?(?:so |very |really )?sorry"
+    r"(?: (?:for|about) (?:that|this|(?:the|any|your) (?:inconvenience|trouble)))?"
+    r"|we apologi[sz]e(?: for (?:the|any) inconvenience)?)",
+    re.IGNORECASE)
+_ADDRESS = re.compile(r"^(?:亲亲|亲爱的|亲)|(?:亲亲|亲)$|[了哦啦哈呀]+$")
+_ASKING = re.compile(r"^请问|[吗呢么][~～。…\s]*$")
+_CLAUSE_END = re.compile(r"[，,、：:]+")
+_STRIP = " ,，、:：!！~～.。…"
+
+
+def substantive(text: str) -> bool:
+    """Whether the turn says something beyond asking, greeting, thanking or apologising:
+    a clause that is none of those. A clause asks when it ends a sentence closed by a
+    question mark, ends in 吗/呢 or opens with 请问. "What is the system version of your
+    phone?" and "很抱歉，给您带来不好的体验了" are not substantive; "You may open the shortcuts
+    on the lock screen. Does it occur repeatedly?" and "我帮您转给专员处理，好吗？" (an offer,
+    then a check) are."""
+    for a, b in sentence_spans(text):
+        questioned = text[b:].lstrip()[:1] in ("?", "？")
+        clauses = [c.strip(_STRIP) for c in _CLAUSE_END.split(text[a:b])]
+        clauses = [c for c in clauses if c]
+        for k, clause in enumerate(clauses):
+            if (questioned and k == len(clauses) - 1) or _ASKING.search(clause):
+                continue
+            if not _COURTESY.fullmatch(_ADDRESS.sub("", clause).strip(_STRIP)):
+                return True
+    return False

@@ -103,6 +103,17 @@ def test_label(ctx: CallContext) -> None:
     assert judge({"speaker": "agent", "label": "customer.complaint"}, ctx).value is False
 
 
+def test_label_on_a_turn_that_only_asks_does_not_count_when_told(ctx: CallContext) -> None:
+    # Turn 2 restates by asking ("…对吗"); turn 4 offers, then asks ("…您满意吗"): only 2 asks.
+    ctx.labels = pd.DataFrame([{"idx": 2, "label": "agent.offer_solution", "probability": 0.9}])
+    spec = {"label": "agent.offer_solution", "substantive": True}
+    result = judge(spec, ctx)
+    assert result.value is False and "only ask" in result.searched
+    assert judge({"label": "agent.offer_solution"}, ctx).value is True
+    ctx.labels = pd.DataFrame([{"idx": 4, "label": "agent.offer_solution", "probability": 0.9}])
+    assert [e.idx for e in judge(spec, ctx).evidence] == [4]
+
+
 def test_label_without_classifier_output_is_not_judged(ctx: CallContext) -> None:
     ctx.labels = None
     result = judge({"label": "customer.complaint"}, ctx)

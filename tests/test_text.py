@@ -10,6 +10,7 @@ from pipeline.text import (
     numeral_value,
     query_grams,
     search_grams,
+    substantive,
     syllables,
     to_halfwidth,
     to_simplified,
@@ -98,3 +99,26 @@ def test_search_grams_shapes() -> None:
     assert search_grams(["。", ""]) == ""
     assert query_grams("打12315") == "打1 12 23 31 15"
     assert query_grams("，诉") == "诉"
+
+
+@pytest.mark.parametrize(("turn", "says_more"), [
+    ("Hello! What is the system version of your phone?", False),
+    ("We are sorry for any inconvenience. Which province are you in?", False),
+    ("亲亲是这个订单吗", False),
+    ("您好，请问您的订单号是多少？", False),
+    ("您好,很抱歉给您的使用造成不便.请问您这里在哪些应用中会崩溃呢？谢谢！", False),
+    ("很抱歉，给您带来不好的体验了", False),
+    ("亲亲确实是非常抱歉了，给您带来这么不好的消费体验了", False),
+    ("谢谢！", False),
+    ("", False),
+    ("We are sorry for that. You may open the shortcuts on the lock screen. Does it occur "
+     "repeatedly?", True),
+    ("我帮您转给专员处理，二十四小时内给您回电，好吗？", True),  # an offer, then a check
+    ("我马上帮您催促快递，这样处理您满意吗", True),
+    ("I will send a replacement today, okay?", True),
+    ("非常抱歉，我们马上为您补发。", True),
+    ("您好：请提供下订单号以便查询", True),  # a request is not a question
+])
+def test_a_turn_is_substantive_when_it_says_more_than_asking_or_courtesy(
+        turn: str, says_more: bool) -> None:
+    assert substantive(turn) is says_more

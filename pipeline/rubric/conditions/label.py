@@ -8,6 +8,7 @@ from pipeline.conversation import MACHINE_SPEAKERS, ROLES
 from pipeline.rubric.conditions.base import condition
 from pipeline.rubric.conditions.context import CallContext, Evidence, Result
 from pipeline.rubric.conditions.scope import Scope, select_turns
+from pipeline.text import substantive
 
 
 class Label(BaseModel):
@@ -15,6 +16,10 @@ class Label(BaseModel):
 
     label: str = Field(pattern=r"^(agent|customer|call)\.[a-z_]+$")
     min_prob: float = Field(0.5, ge=0, le=1)
+    # Only turns that say more than questions, greetings, thanks and apologies count
+    # (``text.substantive``): offer_solution learnt from STC-3's helpful helpdesk turns,
+    # clarifying questions and apologies included, which offer nothing.
+    substantive: bool = False
 
 
 def _role(p: Label) -> str | None:
@@ -30,6 +35,8 @@ def _label_hits(p: Label, ctx: CallContext, indices: list[int]) -> list[Evidence
         # the classifier gave it: the human agent's greeting is the agent's to earn.
         speakers = ctx.turns.loc[indices, "speaker"]
         indices = [int(i) for i in speakers.index[~speakers.isin(MACHINE_SPEAKERS)]]
+    if p.substantive:
+        indices = [i for i in indices if substantive(str(ctx.turns.at[i, "raw_text"]))]
     chosen = ctx.labels[(ctx.labels["label"] == p.label)
                         & (ctx.labels["probability"] >= p.min_prob)
                         & (ctx.labels["idx"].isin(indices))]
@@ -43,5 +50,7 @@ def _label(p: Label, scope: Scope, ctx: CallContext, within: list[int] | None) -
     hits = _label_hits(p, ctx, window.indices)
     if hits is None:
         return Result(None, reason=f"no classifier output for label {p.label} on this call")
-    return Result(bool(hits), tuple(hits), f"{window.label}, for {p.label} ≥ {p.min_prob:g}",
-                  window=window)
+    only = (", turns that only ask, greet, thank or apologise not counted" if p.substantive
+            else "")
+    return Result(bool(hits), tuple(hits),
+                  f"{window.label}, for {p.label} ≥ {p.min_prob:g}{only}", window=window)
