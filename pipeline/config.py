@@ -76,7 +76,7 @@ class SpeakerSettings(BaseModel):
     # A stereo call whose declared channels look swapped with at least this confidence is
     # swapped (flag ``channels_swapped``); between min_role_confidence and this, uncertain.
     swap_confidence: float = Field(0.98, ge=0.5, le=1)
-    # A diarized call of at least 10 turns whose smaller party holds less than this share of
+    # A diarized call of at least 10 ASR rows whose smaller party holds less than this share of
     # the talk has probably had its two voices joined: the roles are ``uncertain``. Real
     # two-party calls rarely do (MUSIED calls, training split: 1 of 263 under 6 %).
     min_party_share: float = Field(0.06, ge=0, lt=0.5)
