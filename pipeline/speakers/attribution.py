@@ -23,7 +23,7 @@ from pipeline.speakers import roles as role_model
 
 RolesStatus = Literal["known", "uncertain", "unknown"]
 _SWAP = {"agent": "customer", "customer": "agent"}
-MIN_TURNS_FOR_SHARE = 10  # fewer rows: a lopsided share can be a short call's chance
+MIN_ROWS_FOR_SHARE = 10  # fewer rows: a lopsided share can be a short call's chance
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,9 @@ def attribute(segments: pd.DataFrame, layout: str, language: str,
 
 
 def _joined_voices(segments: pd.DataFrame, min_share: float) -> str | None:
-    """Why the diarizer probably joined the two voices, or None: on a call of 10 turns or
-    more, one party holds nearly all the talk (it split off a few stray windows)."""
-    if len(segments) < MIN_TURNS_FOR_SHARE:
+    """Why the diarizer probably joined the two voices, or None: on a call of 10 ASR rows
+    or more, one party holds nearly all the talk (it split off a few stray windows)."""
+    if len(segments) < MIN_ROWS_FOR_SHARE:
         return None
     talk = (segments["end"] - segments["start"]).clip(lower=0).groupby(segments["party"]).sum()
     if talk.sum() <= 0:
