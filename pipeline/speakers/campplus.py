@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import warnings
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +52,15 @@ class Embedder:
         # Idle worker threads must not spin: a batch worker shares its cores with the ASR.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         path = exported(torch_model, cache_dir)
+        load = partial(ort.InferenceSession, sess_options=options,
+                       providers=["CPUExecutionProvider"])
         try:
-            self.session = ort.InferenceSession(str(path), options,
-                                                providers=["CPUExecutionProvider"])
+            self.session = load(str(path))
         except Exception:  # the cached file was damaged after it was written: export again
             path.unlink(missing_ok=True)
             path = exported(torch_model, cache_dir)
             try:
-                self.session = ort.InferenceSession(str(path), options,
-                                                    providers=["CPUExecutionProvider"])
+                self.session = load(str(path))
             except Exception as exc:
                 raise DiarizationError("backend", f"cannot load {path.name}: {exc!r}") from exc
 

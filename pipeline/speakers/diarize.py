@@ -78,17 +78,21 @@ class Diarization:
     overlaps: tuple[Overlap, ...] | None = None
 
     def party_at(self, start: float, end: float) -> str | None:
-        """The party of a word: the span holding its midpoint, else the nearest span."""
-        if not self.spans:
-            return None
-        mid = (start + end) / 2
-        starts = [span.start for span in self.spans]
-        i = bisect.bisect_right(starts, mid) - 1
-        if i >= 0 and mid <= self.spans[i].end:
-            return self.spans[i].party
-        candidates = [self.spans[j] for j in (i, i + 1) if 0 <= j < len(self.spans)]
-        nearest = min(candidates, key=lambda s: min(abs(mid - s.start), abs(mid - s.end)))
-        return nearest.party
+        return party_at(self.spans, start, end)
+
+
+def party_at(spans: Sequence[SpeakerSpan], start: float, end: float) -> str | None:
+    """The party of a word: the span holding its midpoint, else the nearest span."""
+    if not spans:
+        return None
+    mid = (start + end) / 2
+    starts = [span.start for span in spans]
+    i = bisect.bisect_right(starts, mid) - 1
+    if i >= 0 and mid <= spans[i].end:
+        return spans[i].party
+    candidates = [spans[j] for j in (i, i + 1) if 0 <= j < len(spans)]
+    nearest = min(candidates, key=lambda s: min(abs(mid - s.start), abs(mid - s.end)))
+    return nearest.party
 
 
 @dataclass(frozen=True)
@@ -388,8 +392,10 @@ def _overlaps(audio: np.ndarray, spans: tuple[SpeakerSpan, ...]) -> tuple[Overla
         if os.getpid() not in _OVERLAP:
             _OVERLAP[os.getpid()] = OverlapDetector()
         detector = _OVERLAP[os.getpid()]
-    found = Diarization(spans, len(parties), "", 0.0, 0.0)
-    return tuple(Overlap(start, end, starter(start, found.party_at, parties))
+    def heard(a: float, b: float) -> str | None:
+        return party_at(spans, a, b)
+
+    return tuple(Overlap(start, end, starter(start, heard, parties))
                  for start, end in detector.detect(audio))
 
 
