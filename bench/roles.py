@@ -1,5 +1,6 @@
 """Role assignment (pipeline.speakers.roles) on the validation dialogues: accuracy, calibration,
-robustness, swapped-channel detection, demo scripts, cost.
+robustness, a stress test harder than real chat text, swapped-channel detection, demo scripts,
+cost.
 
     .venv/bin/python bench/roles.py [--data ../shared/data] [--out bench/results/roles.json]
 
@@ -18,10 +19,12 @@ import random
 import statistics
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from pypinyin import lazy_pinyin
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -58,6 +61,24 @@ def transform(d: Dialogue, text: Callable[[str], str] | None = None,
     if text is not None:
         turns = [dataclasses.replace(t, text=text(t.text)) for t in turns]
     return dataclasses.replace(d, turns=tuple(turns))
+
+
+def homophones(dialogues: Sequence[Dialogue]) -> Callable[[str, random.Random, float], str]:
+    """Mandarin ASR-like noise: each Han character replaced, with probability ``rate``, by a
+    character of the same toneless pinyin seen in ``dialogues`` ("订单号" -> "顶贪号"), after
+    punctuation is dropped and 3 % of characters are deleted."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for char in sorted({c for d in dialogues for t in d.turns for c in t.text if _han(c)}):
+        groups[lazy_pinyin(char)[0]].append(char)
+
+    def change(text: str, rng: random.Random, rate: float) -> str:
+        return "".join(rng.choice(groups[lazy_pinyin(c)[0]]) if _han(c) and rng.random() < rate
+                       else c for c in noisy(text, rng, 0.03))
+    return change
+
+
+def _han(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff"
 
 
 def outcomes(dialogues: Sequence[Dialogue], model: RoleModel) -> list[dict]:
@@ -234,6 +255,21 @@ def main() -> None:
             print(f" {name}")
             for source, s in results["robustness"][name].items():
                 print(_line(source, s))
+
+        # Harder than any source: where do wrong answers start, and are the low bins honest?
+        change = homophones(validation)
+        results["stress"] = {}
+        print("stress (homophones 30 %, first N turns): known-wrong by threshold")
+        for first in (4, 6):
+            changed = [transform(d, lambda s: change(s, rng, 0.3), first=first)
+                       for d in validation]
+            rows = outcomes(changed, model)
+            name = f"homophones_30pct_first_{first}_turns"
+            results["stress"][name] = {
+                "threshold_sweep": {str(t): summary(rows, t) for t in THRESHOLDS},
+                "reliability": reliability(rows)}
+            print(f"  {name}: " + ", ".join(
+                f"{t}: {summary(rows, t)['known_wrong']}" for t in THRESHOLDS))
 
         results["swap"] = {"clean": swap_check(validation, model),
                            "asr_noise_5pct": swap_check(
