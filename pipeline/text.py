@@ -276,6 +276,13 @@ _COURTESY = re.compile(
     re.IGNORECASE)
 _ADDRESS = re.compile(r"^(?:亲亲|亲爱的|亲)|(?:亲亲|亲)$|[了哦啦哈呀]+$")
 _ASKING = re.compile(r"^请问|[吗呢么][~～。…\s]*$")
+# A request for the customer's details ("请提供下订单号", "您私信一下手机型号", "please DM us
+# your order number") asks too: it gathers facts, it solves nothing yet.
+_REQUEST = re.compile(
+    r"^(?:请|麻烦)?(?:您|你)?(?:再|先)?(?:提供|私信|告知|告诉|留一?下|发一?下|发给|发送)"
+    r"|^(?:(?:could|can|would) you |please |kindly )+(?:please )?"
+    r"(?:tell|provide|send|give|dm|share|let (?:me|us) know)\b",
+    re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[，,、：:]+")
 _STRIP = " ,，、:：!！~～.。…"
 
@@ -283,17 +290,20 @@ _STRIP = " ,，、:：!！~～.。…"
 def substantive(text: str) -> bool:
     """Whether the turn says something beyond asking, greeting, thanking or apologising:
     a clause that is none of those. A clause asks when it ends a sentence closed by a
-    question mark, ends in 吗/呢 or opens with 请问. "What is the system version of your
-    phone?" and "很抱歉，给您带来不好的体验了" are not substantive; "You may open the shortcuts
-    on the lock screen. Does it occur repeatedly?" and "我帮您转给专员处理，好吗？" (an offer,
-    then a check) are."""
+    question mark, ends in 吗/呢 (address forms aside: "您还在线吗亲亲"), opens with 请问, or
+    requests the customer's details. "What is the system version of your phone?",
+    "请提供下订单号以便查询" and "很抱歉，给您带来不好的体验了" are not substantive; "You may open
+    the shortcuts on the lock screen. Does it occur repeatedly?" and "我帮您转给专员处理，好吗？"
+    (an offer, then a check) are."""
     for a, b in sentence_spans(text):
         questioned = text[b:].lstrip()[:1] in ("?", "？")
-        clauses = [c.strip(_STRIP) for c in _CLAUSE_END.split(text[a:b])]
+        clauses = [_ADDRESS.sub("", c.strip(_STRIP)).strip(_STRIP)
+                   for c in _CLAUSE_END.split(text[a:b])]
         clauses = [c for c in clauses if c]
         for k, clause in enumerate(clauses):
-            if (questioned and k == len(clauses) - 1) or _ASKING.search(clause):
+            if ((questioned and k == len(clauses) - 1) or _ASKING.search(clause)
+                    or _REQUEST.search(clause)):
                 continue
-            if not _COURTESY.fullmatch(_ADDRESS.sub("", clause).strip(_STRIP)):
+            if not _COURTESY.fullmatch(clause):
                 return True
     return False

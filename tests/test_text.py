@@ -117,7 +117,12 @@ def test_search_grams_shapes() -> None:
     ("我马上帮您催促快递，这样处理您满意吗", True),
     ("I will send a replacement today, okay?", True),
     ("非常抱歉，我们马上为您补发。", True),
-    ("您好：请提供下订单号以便查询", True),  # a request is not a question
+    ("您好：请提供下订单号以便查询", False),  # a request for details solves nothing yet
+    ("您私信一下您的手机型号和系统版本", False),
+    ("您还在线吗亲亲", False),
+    ("Please DM us your order number.", False),
+    ("您私信一下订单号，我帮您查询处理", True),
+    ("请您重启一下手机试试", True),  # an instruction, not a request for details
 ])
 def test_a_turn_is_substantive_when_it_says_more_than_asking_or_courtesy(
         turn: str, says_more: bool) -> None:
