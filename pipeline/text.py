@@ -281,7 +281,7 @@ _ASKING = re.compile(r"^请问|[吗呢么][~～。…\s]*$")
 _REQUEST = re.compile(
     r"^(?:请|麻烦)?(?:您|你)?(?:再|先)?(?:提供|私信|告知|告诉|留一?下|发一?下|发给|发送)"
     r"|^(?:(?:could|can|would) you |please |kindly )+(?:please )?"
-    r"(?:tell|provide|send|give|dm|share|let (?:me|us) know)\b",
+    r"(?:(?:tell|send|give|dm) (?:me|us)|provide|share|let (?:me|us) know)\b",
     re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[，,、：:]+")
 _STRIP = " ,，、:：!！~～.。…"

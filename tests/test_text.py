@@ -121,6 +121,7 @@ def test_search_grams_shapes() -> None:
     ("您私信一下您的手机型号和系统版本", False),
     ("您还在线吗亲亲", False),
     ("Please DM us your order number.", False),
+    ("Please send the item back and we will refund you in full.", True),
     ("您私信一下订单号，我帮您查询处理", True),
     ("请您重启一下手机试试", True),  # an instruction, not a request for details
 ])
