@@ -60,16 +60,15 @@ def main() -> None:
                 rows.append(_compare(scorer, stereo, call, path, variant))
                 _print_row(rows[-1])
     summary = _summary(rows, variants)
-    summary["load_s"] = round(load_s, 2)
-    for variant in variants:
-        figures = summary[variant]
+    for variant, figures in summary.items():
         print(f"\n{variant}: words to the right role {figures['words_right']:.1%} (goal ≥ 95 %), "
               f"items agreeing {figures['items_same']:.1%} (goal ≥ 95 %), roles known "
               f"{figures['roles_known']}/{figures['calls']} (items agreeing on those "
               f"{figures['items_same_known_roles']:.1%}), cost {figures['cost']:.1%} of "
               f"transcription CPU, worst call {figures['max_cost']:.1%} (goal ≤ 15 %)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"calls": rows, "summary": summary}, indent=2,
+    args.out.write_text(json.dumps({"calls": rows, "summary": summary,
+                                    "load_s": round(load_s, 2)}, indent=2,
                                    ensure_ascii=False) + "\n")
     print(f"wrote {args.out}")
 
@@ -200,7 +199,7 @@ def _summary(rows: list[dict[str, Any]], variants: list[str]) -> dict[str, dict[
         known = [r for r in chosen if r["roles"] == "known"]
         summary[variant] = {
             "calls": len(chosen),
-            "roles_known": sum(r["roles"] == "known" for r in chosen),
+            "roles_known": len(known),
             "words_right": sum(r["words_right"] for r in chosen) / len(chosen),
             "items_same": sum(r["items_same"] for r in chosen) / sum(r["items"] for r in chosen),
             "items_same_known_roles": (sum(r["items_same"] for r in known)

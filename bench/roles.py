@@ -67,18 +67,17 @@ def homophones(dialogues: Sequence[Dialogue]) -> Callable[[str, random.Random, f
     """Mandarin ASR-like noise: each Han character replaced, with probability ``rate``, by a
     character of the same toneless pinyin seen in ``dialogues`` ("订单号" -> "顶贪号"), after
     punctuation is dropped and 3 % of characters are deleted."""
+    chars = sorted({c for d in dialogues for t in d.turns for c in t.text
+                    if "\u4e00" <= c <= "\u9fff"})
+    sound = {c: lazy_pinyin(c)[0] for c in chars}
     groups: dict[str, list[str]] = defaultdict(list)
-    for char in sorted({c for d in dialogues for t in d.turns for c in t.text if _han(c)}):
-        groups[lazy_pinyin(char)[0]].append(char)
+    for char in chars:
+        groups[sound[char]].append(char)
 
     def change(text: str, rng: random.Random, rate: float) -> str:
-        return "".join(rng.choice(groups[lazy_pinyin(c)[0]]) if _han(c) and rng.random() < rate
+        return "".join(rng.choice(groups[sound[c]]) if c in sound and rng.random() < rate
                        else c for c in noisy(text, rng, 0.03))
     return change
-
-
-def _han(char: str) -> bool:
-    return "\u4e00" <= char <= "\u9fff"
 
 
 def outcomes(dialogues: Sequence[Dialogue], model: RoleModel) -> list[dict]:
@@ -265,11 +264,11 @@ def main() -> None:
                        for d in validation]
             rows = outcomes(changed, model)
             name = f"homophones_30pct_first_{first}_turns"
-            results["stress"][name] = {
-                "threshold_sweep": {str(t): summary(rows, t) for t in THRESHOLDS},
-                "reliability": reliability(rows)}
+            sweep = {str(t): summary(rows, t) for t in THRESHOLDS}
+            results["stress"][name] = {"threshold_sweep": sweep,
+                                       "reliability": reliability(rows)}
             print(f"  {name}: " + ", ".join(
-                f"{t}: {summary(rows, t)['known_wrong']}" for t in THRESHOLDS))
+                f"{t}: {s['known_wrong']}" for t, s in sweep.items()))
 
         results["swap"] = {"clean": swap_check(validation, model),
                            "asr_noise_5pct": swap_check(
