@@ -3,9 +3,10 @@ left open; is the customer dissatisfied; why did they make contact. Judged on th
 with evidence.
 
 - ``dissatisfied_probability``, the resolved and the escalated probability come from logistic
-  heads over e5 sentence vectors of the call (first, last and mean customer turn, last agent
-  turn), trained by ``pipeline.training.outcomes`` (dissatisfied on STC-3's crowd labels,
-  resolved and escalated on hand labels of how real dialogues ended); artifact
+  heads over e5 sentence vectors of the call (first, last, last three and mean customer turn;
+  last and mean agent turn), trained by ``pipeline.training.outcomes`` (dissatisfied on
+  STC-3's crowd labels together with hand labels, resolved and escalated on hand labels of how
+  real dialogues ended); artifact
   ``models/outcomes/outcomes.json``.
 - ``resolution``: ``escalated`` when one of the agent's last six turns hands the problem on (a
   specialist, a callback, a ticket, "DM us"), with that turn as evidence, and the escalated
@@ -53,7 +54,9 @@ Category = Literal["logistics_delay", "product_quality", "service_attitude", "af
                    "price_dispute", "other"]
 CATEGORIES: tuple[Category, ...] = ("logistics_delay", "product_quality", "service_attitude",
                                     "after_sales", "price_dispute", "other")
-FEATURE_BLOCKS = ("first_customer", "last_customer", "mean_customer", "last_agent")
+FEATURE_BLOCKS = ("first_customer", "last_customer", "mean_customer", "last_agent",
+                  "recent_customer", "mean_agent")
+RECENT_TURNS = 3  # how the customer ends: one last "好的" says little on its own
 # The blocks each head reads; complaint and category are about the customer's side alone.
 CUSTOMER_BLOCKS = ("first_customer", "mean_customer")
 HEAD_BLOCKS = {"resolved": FEATURE_BLOCKS, "escalated": FEATURE_BLOCKS,
@@ -138,6 +141,8 @@ def load_model(directory: Path) -> OutcomeModel:
         raw = path.read_bytes()
         data = json.loads(raw.decode("utf-8"))
         dim = int(data["dim"])
+        if tuple(data["blocks"]) != FEATURE_BLOCKS:
+            raise ValueError(f"feature blocks {data['blocks']} are not {FEATURE_BLOCKS}")
         heads = {name: (np.asarray(head["weights"], dtype=np.float32), float(head["bias"]))
                  for name, head in data["heads"].items()}
         thresholds = {k: float(v) for k, v in data["thresholds"].items()}
@@ -184,7 +189,8 @@ def feature_texts(turns: list[tuple[str, str]]) -> dict[str, list[str]]:
     customer = [t[:MAX_CHARS] for s, t in turns if s == "customer" and t.strip()]
     agent = [t[:MAX_CHARS] for s, t in turns if s == "agent" and t.strip()]
     return {"first_customer": customer[:1], "last_customer": customer[-1:],
-            "mean_customer": customer, "last_agent": agent[-1:]}
+            "mean_customer": customer, "last_agent": agent[-1:],
+            "recent_customer": customer[-RECENT_TURNS:], "mean_agent": agent}
 
 
 def features(blocks: dict[str, list[str]], similarity: Similarity) -> np.ndarray:

@@ -128,11 +128,17 @@ def test_a_model_for_another_encoder_is_refused() -> None:
 def test_model_file_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError):
         outcomes.load_model(tmp_path)
-    (tmp_path / "outcomes.json").write_text(json.dumps({
-        "encoder": "x", "dim": 4, "thresholds": {"resolved": 0.5},
-        "heads": {"resolved": {"weights": [0.0] * 3, "bias": 0},
-                  "dissatisfied": {"weights": [0.0] * 16, "bias": 0}}}))
+    written = {"encoder": "x", "dim": 4, "blocks": list(outcomes.FEATURE_BLOCKS),
+               "thresholds": {"resolved": 0.5},
+               "heads": {"resolved": {"weights": [0.0] * 3, "bias": 0},
+                         "dissatisfied": {"weights": [0.0] * 24, "bias": 0}}}
+    (tmp_path / "outcomes.json").write_text(json.dumps(written))
     with pytest.raises(ModelIntegrityError, match="wrong shape"):
+        outcomes.load_model(tmp_path)
+    # Heads trained on other feature blocks (an older artifact) would read the wrong vectors.
+    written["blocks"] = list(outcomes.FEATURE_BLOCKS[:4])
+    (tmp_path / "outcomes.json").write_text(json.dumps(written))
+    with pytest.raises(ModelIntegrityError, match="feature blocks"):
         outcomes.load_model(tmp_path)
     (tmp_path / "outcomes.json").write_text("{")
     with pytest.raises(ModelIntegrityError):

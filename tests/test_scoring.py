@@ -179,3 +179,16 @@ def test_speech_the_asr_wrote_nothing_for_flags_the_call_and_is_no_silence() -> 
     assert card.inspection["metrics"]["asr_gaps"] == [[6.5, 51.5]]
     assert card.inspection["metrics"]["max_dead_air_s"] < 1
     assert card.items.set_index("item_id").loc["dead-air"].outcome == "pass"
+
+
+@pytest.mark.parametrize(("agent", "expected"), [
+    ("食用后身体不适是吗亲亲", "pass"),  # a tag question on the customer's problem
+    ("然后联系商家商家态度很恶劣的对吗", "pass"),
+    ("您的订单尾号是1234是吧", "fail"),  # an identity read-back, not the problem
+    ("****的是吧", "fail"),
+    ("是什么问题呢", "fail"),  # a new question restates nothing
+])
+def test_zh_restate_problem_passes_on_a_tag_question(agent: str, expected: str) -> None:
+    card = score_document(call(("agent", "您好"), ("customer", "昨天的外卖吃完拉肚子了"),
+                               ("agent", agent), timed=False), load("ecommerce-zh"))
+    assert outcomes(card)["restate-problem"] == expected
