@@ -261,10 +261,16 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return out[:MAX_SENTENCES]
 
 
-# A clause that only greets, thanks or apologises (the whole clause, address forms such as 亲亲
-# and end particles aside).
+# A clause that only greets, thanks, apologises, introduces the agent or names the topic it
+# answers ("十分抱歉给您带来不好的体验", "关于您提及的问题", "已关注到您的问题"): the whole clause,
+# one or more of these, address forms such as 亲亲 and end particles aside.
 _COURTESY = re.compile(
     r"(?:您好|你好|hello|hi|hey"
+    r"|(?:关于|对于|针对)(?:您|你)?(?:提及|提到|反映|反馈|所说|说|遇到)?的?(?:这个|此)?"
+    r"(?:问题|情况|事情)"
+    r"|(?:已|已经)?(?:关注|注意|收到)到?了?(?:您|你)(?:的|反馈的|反映的)?(?:问题|反馈|留言|情况)"
+    r"|我是.{0,12}(?:客服|小编|专员)\w{0,12}"
+    r"|(?:i am|i'm|we are|we're) (?:glad|happy) to help(?: you)?"
     r"|(?:确实是?)?(?:非常|十分|很|真的)?(?:抱歉|对不起|不好意思)"
     r"|(?:给您)?(?:的使用)?(?:带来|造成)了?(?:这么|如此)?(?:的)?"
     r"(?:不便|困扰|麻烦|不好的(?:消费|使用|购物)?体验)"
@@ -272,7 +278,7 @@ _COURTESY = re.compile(
     r"|thanks?(?: you)?(?: so much)?"
     r"|(?:(?:we|i) ?(?:are|am|'re|'m) ?)?(?:so |very |really )?sorry"
     r"(?: (?:for|about) (?:that|this|(?:the|any|your) (?:inconvenience|trouble)))?"
-    r"|we apologi[sz]e(?: for (?:the|any) inconvenience)?)",
+    r"|we apologi[sz]e(?: for (?:the|any) inconvenience)?)+",
     re.IGNORECASE)
 _ADDRESS = re.compile(r"^(?:亲亲|亲爱的|亲)|(?:亲亲|亲)$|[了哦啦哈呀]+$")
 _ASKING = re.compile(r"^请问|[吗呢么][~～。…\s]*$")
@@ -284,6 +290,9 @@ _REQUEST = re.compile(
     r"(?:(?:tell|send|give|dm) (?:me|us)|provide|share|let (?:me|us) know)\b",
     re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[，,、：:]+")
+# A condition inside a question is part of the question ("If the payment is not received, did
+# your bank account receive the refund?").
+_CONDITION = re.compile(r"^(?:如果|假如|若|如)|^(?:if|in case|when)\b", re.IGNORECASE)
 _STRIP = " ,，、:：!！~～.。…"
 
 
@@ -301,8 +310,8 @@ def substantive(text: str) -> bool:
                    for c in _CLAUSE_END.split(text[a:b])]
         clauses = [c for c in clauses if c]
         for k, clause in enumerate(clauses):
-            if ((questioned and k == len(clauses) - 1) or _ASKING.search(clause)
-                    or _REQUEST.search(clause)):
+            if ((questioned and (k == len(clauses) - 1 or _CONDITION.match(clause)))
+                    or _ASKING.search(clause) or _REQUEST.search(clause)):
                 continue
             if not _COURTESY.fullmatch(clause):
                 return True

@@ -74,6 +74,18 @@ def test_threshold_and_unlike_examples_decide() -> None:
     assert judge({**apology, "unlike": ["不好意思没听清您再说一遍"]}, ctx).value is False
 
 
+def test_substantive_similar_to_leaves_questions_out() -> None:
+    document = {"call_id": "S2", "language": "zh", "turns": [
+        {"speaker": "customer", "text": "钱扣了没退"},
+        {"speaker": "agent", "text": "如果没有收到退款，请问您的银行卡收到退款了吗？"}]}
+    turns = turns_from_document(document)
+    ctx = CallContext("S2", "zh", turns, measure(turns, "zh", None), None, CharSpace())
+    refund = {"speaker": "agent", "similar_to": ["给您退款"], "min_similarity": 0.2}
+    assert judge(refund, ctx).value is True
+    asked = judge({**refund, "substantive": True}, ctx)
+    assert asked.value is False and "only ask" in asked.searched
+
+
 def test_without_an_encoder_similar_to_is_not_judged_and_any_falls_back() -> None:
     ctx = context(None)
     alone = judge({"similar_to": ["给您退款"]}, ctx)

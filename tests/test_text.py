@@ -110,6 +110,13 @@ def test_search_grams_shapes() -> None:
     ("很抱歉，给您带来不好的体验了", False),
     ("亲亲确实是非常抱歉了，给您带来这么不好的消费体验了", False),
     ("谢谢！", False),
+    ("您好,关于您提及的问题,请问有没有在当地营业厅咨询核实具体的情况呢？谢谢！", False),
+    ("十分抱歉给您带来不好的体验,请问之前是通过什么渠道反馈的呢？", False),
+    ("您好,我是中国电信广东客服小编,已关注到您的问题,请问您的手机型号是？", False),
+    ("Could you tell me who told you that? Please tell me and I am glad to help you.", False),
+    ("关于您反映的问题，我们已为您补发", True),  # the topic, then the solution
+    ("If the payment is not received, did your bank account receive the refund?", False),
+    ("If the payment is not received, we will refund you in full.", True),
     ("", False),
     ("We are sorry for that. You may open the shortcuts on the lock screen. Does it occur "
      "repeatedly?", True),

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline.rubric.conditions.base import condition
 from pipeline.rubric.conditions.context import CallContext, Evidence, Result
 from pipeline.rubric.conditions.scope import Scope, select_turns
-from pipeline.text import sentence_spans
+from pipeline.text import sentence_spans, substantive
 
 Examples = Annotated[list[Annotated[str, Field(min_length=1, max_length=500)]],
                      Field(min_length=1, max_length=500)]
@@ -35,6 +35,9 @@ class SimilarTo(BaseModel):
     unlike: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
         default_factory=list, max_length=500)
     min_similarity: float = Field(0.6, gt=-1, le=1)
+    # Only sentences that say more than asking, greeting, thanking or apologising count
+    # (``text.substantive``): "did your bank account receive the refund?" is near a refund.
+    substantive: bool = False
 
 
 @condition("similar_to", SimilarTo, "a sentence means what one of the examples means")
@@ -46,9 +49,13 @@ def _similar_to(p: SimilarTo, scope: Scope, ctx: CallContext, within: list[int] 
     pieces: list[tuple[int, str]] = []
     for idx in window.indices:
         raw = str(ctx.turns.at[idx, "raw_text"])
-        pieces.extend((idx, raw[a:b]) for a, b in sentence_spans(raw))
+        # The sentence with its closing mark, which says whether it asks.
+        pieces.extend((idx, raw[a:b]) for a, b in sentence_spans(raw)
+                      if not p.substantive or substantive(raw[a:b + 1]))
+    only = (", sentences that only ask, greet, thank or apologise not counted"
+            if p.substantive else "")
     searched = (f"{window.label}, for sentences like “{p.similar_to[0]}” "
-                f"(+{len(p.similar_to) - 1} more) ≥ {p.min_similarity:g}")
+                f"(+{len(p.similar_to) - 1} more) ≥ {p.min_similarity:g}{only}")
     if not pieces:
         return Result(False, (), searched, window=window)
     examples = ctx.similarity.vectors(p.similar_to + p.unlike)
