@@ -269,7 +269,7 @@ _COURTESY = re.compile(
     r"|(?:关于|对于|针对)(?:您|你)?(?:提及|提到|反映|反馈|所说|说|遇到)?的?(?:这个|此)?"
     r"(?:问题|情况|事情)"
     r"|(?:已|已经)?(?:关注|注意|收到)到?了?(?:您|你)(?:的|反馈的|反映的)?(?:问题|反馈|留言|情况)"
-    r"|我是.{0,12}(?:客服|小编|专员)\w{0,12}"
+    r"|我是.{0,12}(?:客服|小编|专员)[\u4e00-\u9fff]{0,3}[A-Za-z0-9_-]{0,12}"  # 客服小美_113239
     r"|(?:i am|i'm|we are|we're) (?:glad|happy) to help(?: you)?"
     r"|(?:确实是?)?(?:非常|十分|很|真的)?(?:抱歉|对不起|不好意思)"
     r"|(?:给您)?(?:的使用)?(?:带来|造成)了?(?:这么|如此)?(?:的)?"
@@ -292,7 +292,7 @@ _REQUEST = re.compile(
 _CLAUSE_END = re.compile(r"[，,、：:]+")
 # A condition inside a question is part of the question ("If the payment is not received, did
 # your bank account receive the refund?").
-_CONDITION = re.compile(r"^(?:如果|假如|若|如)|^(?:if|in case|when)\b", re.IGNORECASE)
+_CONDITION = re.compile(r"^(?:如果|假如|若是?|如(?:您|你))|^(?:if|in case|when)\b", re.IGNORECASE)
 _STRIP = " ,，、:：!！~～.。…"
 
 

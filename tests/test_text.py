@@ -117,6 +117,9 @@ def test_search_grams_shapes() -> None:
     ("关于您反映的问题，我们已为您补发", True),  # the topic, then the solution
     ("If the payment is not received, did your bank account receive the refund?", False),
     ("If the payment is not received, we will refund you in full.", True),
+    ("如实为您反馈到相关部门，您看可以吗？", True),  # 如实 is no condition
+    ("我是专员小李负责为您处理退款", True),  # an introduction that goes on to offer
+    ("您好,我是本次为您服务的客服小美_113239", False),
     ("", False),
     ("We are sorry for that. You may open the shortcuts on the lock screen. Does it occur "
      "repeatedly?", True),
