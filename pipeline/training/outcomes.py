@@ -251,9 +251,9 @@ def main() -> None:
         "thresholds": {k: round(v, 4) for k, v in thresholds.items()},
         "card": {"created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                  "data": "dissatisfied: STC-3 zh + en crowd, S < 0, with the hand labels; "
-                         "resolved/escalated: "
-                         "hand labels (models/outcome_labels/endings); complaint/category: hand "
-                         "labels (models/outcome_labels); training split only",
+                         "resolved/escalated: hand labels (models/outcome_labels/endings); "
+                         "complaint/category: hand labels (models/outcome_labels); training "
+                         "split only",
                  "seconds": round(time.perf_counter() - started, 1), "metrics": metrics}})
     print(f"written {args.out / 'outcomes.json'}")
 
