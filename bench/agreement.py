@@ -14,9 +14,13 @@ and compared with the labels:
   recall; with the category set of bench/labels/category added), resolution, dissatisfaction
   (AUROC of the call's probability), risk medium-or-high precision and recall.
 
-Goals are on the ``test`` half; tune on ``tune``.
+Goals are on the ``test`` half; tune on ``tune``. The labels are the first labeller's with
+every field a second, blind labeller answered differently decided by a third reader
+(``--labels adjudicated``, the default; ``bench/labeller_agreement.py`` measures how far the
+two labellers agree), or the first labeller's alone (``--labels first``).
 
-    python bench/agreement.py [--half test|tune|all] [--rubric-dir DIR] [--out FILE]
+    python bench/agreement.py [--half test|tune|all] [--labels adjudicated|first]
+                              [--rubric-dir DIR] [--out FILE] [--quick]
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from labelled_dialogues import (  # noqa: E402
     DATA,
     ITEMS,
     LabelledDialogue,
+    adjudicated_labels,
     evaluation_set,
     half_of,
     load_labels,
@@ -259,10 +264,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/agreement.json")
     parser.add_argument("--quick", action="store_true",
                         help="only the labelled dialogues (not every STC-3 one of the half)")
+    parser.add_argument("--labels", choices=("adjudicated", "first"), default="adjudicated",
+                        help="the first labeller's, or with disputes decided by a third reader")
     args = parser.parse_args()
     if not (args.data / "stc3").is_dir():
         sys.exit(f"skipped: {args.data} has no STC-3 data")
-    labels = load_labels()
+    labels = adjudicated_labels() if args.labels == "adjudicated" else load_labels()
     category_labels = load_category_labels()
     validation = validation_dialogues(args.data)
     chosen = evaluation_set(args.data, validation)
@@ -280,6 +287,7 @@ def main() -> None:
                       and (args.half == "all" or half_of(d.key) == args.half)]
     report = evaluate(dialogues, labels, system, extra, category_extra)
     report["half"] = args.half
+    report["labels"] = args.labels
     report["goals"] = _goals(report)
     report["seconds"] = round(time.perf_counter() - started, 1)
     _print(report)

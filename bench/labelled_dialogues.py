@@ -9,7 +9,9 @@ of positives. Each dialogue is in the ``tune`` or ``test`` half, again by hash.
 
 Labels live in ``bench/labels/agreement/*.jsonl`` (one record per dialogue, keyed by
 ``source`` and ``id``; no text). The guide the labellers followed is
-``bench/labels/agreement/GUIDE.md``.
+``bench/labels/agreement/GUIDE.md``. A second labeller labelled every dialogue again, blind
+(``second/``); where the two differ a third reader, shown both answers but not which was whose,
+decided (``adjudicated/``). ``adjudicated_labels`` is the first labels with those decisions.
 
     python bench/labelled_dialogues.py --dump DIR   # the dialogues as text, for labelling
 """
@@ -141,6 +143,37 @@ def load_labels(directory: Path = LABELS_DIR) -> dict[str, dict[str, Any]]:
                 raise ValueError(f"{path.name}:{number}: {key} is labelled twice")
             out[key] = record
     return out
+
+
+def adjudicated_labels(directory: Path = LABELS_DIR) -> dict[str, dict[str, Any]]:
+    """The first labels with each disputed field set to the third reader's decision.
+
+    ``adjudicated/*.jsonl`` holds ``{"key", "decisions": {"items.<item>" | "outcome.<name>":
+    value}}``; a decision on an unknown key or field, or with a value the guide does not allow,
+    is an error."""
+    labels = {k: {**r, "items": dict(r["items"]), "outcome": dict(r["outcome"])}
+              for k, r in load_labels(directory).items()}
+    allowed = {"items": {"pass", "fail", "na"}, "outcome.category": set(CATEGORIES),
+               "outcome.resolution": set(RESOLUTIONS), "outcome.risk": set(RISK_LEVELS),
+               "outcome.complaint": {True, False}, "outcome.dissatisfied": {True, False}}
+    for path in sorted((directory / "adjudicated").glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            where = f"{path.name}:{number}"
+            if record["key"] not in labels:
+                raise ValueError(f"{where}: {record['key']} has no first label")
+            target = labels[record["key"]]
+            for field, value in record["decisions"].items():
+                part, _, name = field.partition(".")
+                if part not in ("items", "outcome") or name not in target[part]:
+                    raise ValueError(f"{where}: unknown field {field!r}")
+                if value not in allowed.get(field, allowed.get(part, set())):
+                    raise ValueError(f"{where}: {field} = {value!r} is not allowed")
+                target[part][name] = value
+            target["labeller"] = "adjudicated"
+    return labels
 
 
 def _dump(dialogues: list[LabelledDialogue], out: Path, batches: dict[str, list[str]]) -> None:

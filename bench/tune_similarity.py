@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from agreement import System, _agreement  # noqa: E402
-from labelled_dialogues import evaluation_set, load_labels  # noqa: E402
+from labelled_dialogues import adjudicated_labels, evaluation_set  # noqa: E402
 
 from pipeline.conversation import measure, turns_from_document  # noqa: E402
 from pipeline.models.sentence import similarity_space  # noqa: E402
@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--language", choices=("zh", "en"), action="append")
     parser.add_argument("--item", action="append")
     args = parser.parse_args()
-    labels = load_labels()
+    labels = adjudicated_labels()
     system = System(None, similarity_space())
     for language in args.language or ["zh", "en"]:
         raw = yaml.safe_load(resolve_path(f"ecommerce-{language}").read_text(encoding="utf-8"))

@@ -192,3 +192,40 @@ def test_zh_restate_problem_passes_on_a_tag_question(agent: str, expected: str) 
     card = score_document(call(("agent", "您好"), ("customer", "昨天的外卖吃完拉肚子了"),
                                ("agent", agent), timed=False), load("ecommerce-zh"))
     assert outcomes(card)["restate-problem"] == expected
+
+
+@pytest.mark.parametrize(("turns", "expected"), [
+    # The agent closed and the customer only thanks: judged, and passed.
+    ((("customer", "快递还没到"), ("agent", "已为您催促"), ("customer", "好的"),
+      ("agent", "不客气，祝您生活愉快"), ("customer", "谢谢")), "pass"),
+    # The agent answered twice and has the last word without closing: judged, and failed.
+    ((("customer", "快递还没到"), ("agent", "您好"), ("customer", "三天了"),
+      ("agent", "已为您催促快递")), "fail"),
+    # One answer in a short exchange, no closing words: not the end of a conversation.
+    ((("customer", "快递还没到"), ("agent", "已为您催促快递")), "na"),
+    # The agent asks the customer to hold: the call goes on after the log.
+    ((("customer", "快递还没到"), ("agent", "您好"), ("customer", "三天了"),
+      ("agent", "我联系一下商家，请您稍等")), "na"),
+    # A courtesy, then the customer raises something new: the conversation is still open.
+    ((("customer", "快递还没到"), ("agent", "已为您催促，谢谢"),
+      ("customer", "那运费怎么算？")), "na"),
+    # The chat system says the customer left after the agent's answers: judged.
+    ((("customer", "快递还没到"), ("agent", "您好"), ("customer", "三天了"),
+      ("agent", "已为您催促快递"), ("customer", "离开人工会话")), "fail"),
+])
+def test_zh_closing_is_judged_only_where_the_conversation_ended(turns, expected) -> None:
+    card = score_document(call(*turns, timed=False), load("ecommerce-zh"))
+    assert outcomes(card)["closing"] == expected
+
+
+@pytest.mark.parametrize(("turns", "expected"), [
+    ((("customer", "My parcel is late"), ("agent", "I have chased the courier"),
+      ("customer", "ok"), ("agent", "You are welcome, have a nice day")), "pass"),
+    ((("customer", "My parcel is late"), ("agent", "I have chased the courier")), "na"),
+    ((("customer", "My parcel is late"), ("agent", "I have chased the courier, thanks"),
+      ("customer", "And what about the fee?")), "na"),
+])
+def test_en_closing_is_judged_only_where_the_conversation_ended(turns, expected) -> None:
+    document = call(*turns, timed=False) | {"language": "en"}
+    card = score_document(document, load("ecommerce-en"))
+    assert outcomes(card)["closing"] == expected
