@@ -61,9 +61,9 @@ from pipeline.models.sentence import similarity_space  # noqa: E402
 from pipeline.rubric import load  # noqa: E402
 from pipeline.scoring import score_document, score_outcomes  # noqa: E402
 
-# Items the labels give through a call outcome: problem-resolved is the supervisor's resolution
-# (escalated: judged on the follow-up, so na).
-RESOLUTION_ITEM = {"resolved": "pass", "not_resolved": "fail", "escalated": "na"}
+# Items the labels give through a call outcome: problem-resolved is the supervisor's resolution,
+# scored as the bundled rubrics score it (escalated: not resolved on this contact).
+RESOLUTION_ITEM = {"resolved": "pass", "not_resolved": "fail", "escalated": "fail"}
 DERIVED = ("problem-resolved",)
 GOAL_AGREEMENT = 0.90
 GOAL_MIN_APPLICABLE = 20

@@ -79,3 +79,16 @@ def test_an_unknown_decision_is_refused(tmp_path: Path) -> None:
                    encoding="utf-8")
     with pytest.raises(ValueError, match="unknown field"):
         ld.adjudicated_labels(tmp_path)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_derived_item_is_scored_as_the_bundled_rubric_scores_it(language: str) -> None:
+    from agreement import RESOLUTION_ITEM
+
+    from pipeline.rubric import load
+
+    (item,) = [i for i in load(f"ecommerce-{language}").items if i.id == "problem-resolved"]
+    test = item.pass_if.params
+    rubric = {r: "na" if r in test.na_when else "pass" if r in test.resolution else "fail"
+              for r in ld.RESOLUTIONS}
+    assert rubric == RESOLUTION_ITEM

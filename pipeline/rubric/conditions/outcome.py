@@ -1,13 +1,15 @@
 """Tests on the call's outcome (``pipeline.outcomes``), each with the turn it rests on.
 
+    {resolution: [resolved]}
     {resolution: [resolved], na_when: [escalated]}
     {outcome: complaint}
     {outcome: dissatisfied, min_prob: 0.6}
 
-``resolution`` is true when the call was resolved, false when it was not, and not judged (the
-item ``na``) when it was handed on: an escalated problem is resolved or not on the follow-up,
-not in this call. ``outcome`` compares a call-level probability with a threshold (default: the
-model's own); it is what ``applies_if`` asks when an item is for complaints only.
+``resolution`` is true when the call's outcome is one of those listed, false otherwise, and not
+judged (the item ``na``) when it is one of ``na_when``: a centre that judges a hand-over on the
+follow-up lists ``escalated`` there. ``outcome`` compares a call-level probability with a
+threshold (default: the model's own); it is what ``applies_if`` asks when an item is for
+complaints only.
 """
 
 from __future__ import annotations
