@@ -9,7 +9,10 @@ figures compare directly with the per-item goal of 90 %.
 
 Needs no models or data, only the two label sets.
 
-    python bench/labeller_agreement.py [--half test|tune|all] [--out FILE]
+    python bench/labeller_agreement.py [--half test|tune|all] [--out FILE] [--disputes DIR]
+
+``--disputes DIR`` also writes, per first labeller's batch, the dialogues the two disagree on
+with both answers as X / Y, for the third reader whose decisions go to ``adjudicated/``.
 """
 
 from __future__ import annotations
