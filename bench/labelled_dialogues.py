@@ -49,6 +49,11 @@ CATEGORIES = ("logistics_delay", "product_quality", "service_attitude", "after_s
               "price_dispute", "other")
 RESOLUTIONS = ("resolved", "not_resolved", "escalated")
 RISK_LEVELS = ("none", "low", "medium", "high")
+ITEM_VALUES = frozenset({"pass", "fail", "na"})
+# The call outcomes the labels give, each with the values the guide allows.
+OUTCOME_VALUES = {"complaint": frozenset({True, False}), "category": frozenset(CATEGORIES),
+                  "resolution": frozenset(RESOLUTIONS), "dissatisfied": frozenset({True, False}),
+                  "risk": frozenset(RISK_LEVELS)}
 
 
 def _hash(salt: str, key: str) -> int:
@@ -153,9 +158,6 @@ def adjudicated_labels(directory: Path = LABELS_DIR) -> dict[str, dict[str, Any]
     is an error."""
     labels = {k: {**r, "items": dict(r["items"]), "outcome": dict(r["outcome"])}
               for k, r in load_labels(directory).items()}
-    allowed = {"items": {"pass", "fail", "na"}, "outcome.category": set(CATEGORIES),
-               "outcome.resolution": set(RESOLUTIONS), "outcome.risk": set(RISK_LEVELS),
-               "outcome.complaint": {True, False}, "outcome.dissatisfied": {True, False}}
     for path in sorted((directory / "adjudicated").glob("*.jsonl")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -169,7 +171,8 @@ def adjudicated_labels(directory: Path = LABELS_DIR) -> dict[str, dict[str, Any]
                 part, _, name = field.partition(".")
                 if part not in ("items", "outcome") or name not in target[part]:
                     raise ValueError(f"{where}: unknown field {field!r}")
-                if value not in allowed.get(field, allowed.get(part, set())):
+                allowed = ITEM_VALUES if part == "items" else OUTCOME_VALUES.get(name, ())
+                if value not in allowed:
                     raise ValueError(f"{where}: {field} = {value!r} is not allowed")
                 target[part][name] = value
             target["labeller"] = "adjudicated"

@@ -32,6 +32,7 @@ from labelled_dialogues import (  # noqa: E402
     DATA,
     ITEMS,
     LABELS_DIR,
+    OUTCOME_VALUES,
     evaluation_set,
     load_labels,
 )
@@ -39,7 +40,6 @@ from labelled_dialogues import (  # noqa: E402
 SECOND_DIR = LABELS_DIR / "second"
 ITEMS_AND_DERIVED = (*ITEMS, "problem-resolved")
 MEDIUM_OR_HIGH = {"medium", "high"}
-OUTCOMES = ("complaint", "category", "resolution", "dissatisfied", "risk")
 
 
 def compare(first: dict[str, dict[str, Any]], second: dict[str, dict[str, Any]],
@@ -79,7 +79,7 @@ def compare(first: dict[str, dict[str, Any]], second: dict[str, dict[str, Any]],
 def disputes(first: dict[str, Any], second: dict[str, Any]) -> list[str]:
     """The fields ("items.<item>" / "outcome.<name>") the two records label differently."""
     out = [f"items.{i}" for i in ITEMS if first["items"][i] != second["items"][i]]
-    return out + [f"outcome.{o}" for o in OUTCOMES
+    return out + [f"outcome.{o}" for o in OUTCOME_VALUES
                   if first["outcome"][o] != second["outcome"][o]]
 
 

@@ -16,17 +16,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 import labelled_dialogues as ld  # noqa: E402
 from labeller_agreement import SECOND_DIR, compare, disputes  # noqa: E402
 
-OUTCOME_VALUES = {"complaint": {True, False}, "dissatisfied": {True, False},
-                  "category": set(ld.CATEGORIES), "resolution": set(ld.RESOLUTIONS),
-                  "risk": set(ld.RISK_LEVELS)}
-
 
 def _check(record: dict) -> None:
     key = record["key"]
     assert record["half"] == ld.half_of(key), key
     assert set(record["items"]) == set(ld.ITEMS), key
-    assert set(record["items"].values()) <= {"pass", "fail", "na"}, key
-    for name, values in OUTCOME_VALUES.items():
+    assert set(record["items"].values()) <= ld.ITEM_VALUES, key
+    for name, values in ld.OUTCOME_VALUES.items():
         assert record["outcome"][name] in values, (key, name)
     # The guide: three-step needs a complaint; nothing to confirm without a solution.
     if not record["outcome"]["complaint"]:
